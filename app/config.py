@@ -1,0 +1,86 @@
+"""Service settings: every knob is an environment variable with the ``ONESTOP_`` prefix."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{VAR_DIR / 'onestop.db'}"
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (and ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONESTOP_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_SQLITE_URL,
+        description="SQLAlchemy async URL; postgresql+asyncpg://… in production.",
+    )
+    read_database_url: str | None = Field(
+        default=None, description="Optional read replica used by metric queries."
+    )
+    admin_token: str | None = Field(
+        default=None, description="Bootstrap bearer token with every scope; unset closes admin."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Server secret for HMAC-hashing API keys. Unset: generated once into var/.",
+    )
+    timezone: str = Field(default="Asia/Ho_Chi_Minh")
+    max_batch: int = Field(default=5000, ge=1)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_future_skew_seconds: int = Field(
+        default=86400, ge=0, description="How far in the future occurred_at may lie."
+    )
+    db_pool_size: int = Field(default=4, ge=1)
+    db_max_overflow: int = Field(default=4, ge=0)
+    db_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long a request waits for a database connection."
+    )
+    log_level: str = Field(default="INFO")
+    access_log: bool = Field(default=False)
+    cors_origins: list[str] = Field(default_factory=list)
+    source_stale_seconds: int = Field(default=3600, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises on an unknown zone
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def hashing_secret(self) -> bytes:
+        """The HMAC key for API keys: configured, else created once under ``var/``."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = VAR_DIR / "secret_key"
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,185 @@
+"""Engines, the declarative base, and the request-scoped session that owns the transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from app.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONVariant = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant stored in UTC on every backend and returned timezone-aware.
+
+    SQLite keeps no offset, so values are normalised to naive UTC before they are written
+    and tagged as UTC when read; PostgreSQL gets ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database layer")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _prepare_sqlite(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def build_engine(url: str, settings: Settings) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        _prepare_sqlite(url)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_timeout_seconds,
+        pool_pre_ping=True,
+        connect_args={"timeout": settings.db_timeout_seconds, "command_timeout": 60},
+    )
+
+
+class Database:
+    """The engines of one running app (a read replica is optional)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = build_engine(settings.database_url, settings)
+        self.read_engine = (
+            build_engine(settings.read_database_url, settings)
+            if settings.read_database_url
+            else self.engine
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite has a single writer: serialise this process's write transactions.
+        self.write_lock: asyncio.Lock | None = (
+            asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def write_guard(self) -> AsyncIterator[None]:
+        if self.write_lock is None:
+            yield
+        else:
+            async with self.write_lock:
+                yield
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def _session(db: Database = Depends(get_database)) -> AsyncIterator[AsyncSession]:
+    """One request, one transaction: commit after the handler, roll back on any error.
+
+    Declared with ``scope="function"`` below so the commit happens *before* the response is
+    sent: a client never sees success for a write that did not commit.
+    """
+    async with db.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def _read_session(db: Database = Depends(get_database)) -> AsyncIterator[AsyncSession]:
+    async with db.read_sessionmaker() as session:
+        yield session
+
+
+SessionDep = Depends(_session, scope="function")
+ReadSessionDep = Depends(_read_session, scope="function")
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The dialect's ``insert`` (it has ``on_conflict_do_nothing`` / ``_do_update``)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The backend name (``postgresql`` or ``sqlite``) of a session's engine."""
+    bind = session.bind
+    assert bind is not None, "sessions are always bound to an engine here"
+    return bind.dialect.name

@@ -1,0 +1,164 @@
+"""One error hierarchy, turned into JSON by one set of handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("onestop.errors")
+
+
+class ErrorBody(BaseModel):
+    """Every non-422 error: a message for people and a stable code for programs."""
+
+    detail: str
+    code: str
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.message, "code": self.code, **self.extra}
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(AppError):
+    """A 422 raised by our own checks, shaped like FastAPI's validation errors."""
+
+    status_code = 422
+    code = "invalid"
+
+    def __init__(self, message: str, loc: list[str | int]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+        self.errors: list[dict[str, Any]] = [{"loc": loc, "msg": message, "type": "value_error"}]
+
+    @classmethod
+    def from_items(cls, errors: Any) -> Unprocessable:
+        """From an item's validation errors, with paths rooted at ``body``."""
+        first = errors[0]
+        exc = cls(first.msg, ["body", *first.loc])
+        exc.errors = [{"loc": ["body", *e.loc], "msg": e.msg, "type": e.type} for e in errors]
+        return exc
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.errors}
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "unavailable"
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for a route that may raise these errors."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for err in errors:
+        out[err.status_code] = {"model": ErrorBody, "description": err.__doc__ or err.code}
+    return out
+
+
+AUTH_RESPONSES = responses(Unauthorized, Forbidden)
+
+
+def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """Field path, message and type; never the raw input (it may be huge or secret)."""
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, PoolTimeoutError | InterfaceError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    name = type(exc).__name__
+    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError"}
+
+
+def install_handlers(app: FastAPI) -> None:
+    async def app_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": clean_validation_errors(exc.errors())}, status_code=422)
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"detail": exc.detail, "code": code},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if _is_unavailable(exc) or (exc.__cause__ and _is_unavailable(exc.__cause__)):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return JSONResponse(
+                {"detail": "database unavailable, retry later", "code": "unavailable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        log.exception("unhandled error")
+        return JSONResponse({"detail": "internal error", "code": "internal_error"}, status_code=500)
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,178 @@
+"""The canonical event (CONTRACT.md, "Events") and the batch answers."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import orjson
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from app.dossiers.fold import Channel, FoldEvent, Status
+
+# Codes are printable text: no control characters (PostgreSQL cannot store NUL in text).
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=_PRINTABLE)]
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+EVENT_EXAMPLE: dict[str, Any] = {
+    "event_id": "evt-000.00.31.H40-240105-0001-2",
+    "dossier_code": "000.00.31.H40-240105-0001",
+    "status": "received",
+    "occurred_at": "2024-01-05T08:30:00+07:00",
+    "unit_code": "000.00.31.H40",
+    "procedure_code": "1.001234",
+    "sector_code": "G09-TP01",
+    "channel": "online",
+    "due_at": "2024-01-12T17:00:00+07:00",
+    "components_total": 3,
+    "components_digitized": 3,
+    "fee_required": True,
+    "paid_online": True,
+}
+
+
+class ValidationContext(BaseModel):
+    """What validation needs from outside: the zone for naive times and 'now'."""
+
+    zone: Any
+    now: datetime
+    max_future: timedelta
+
+    @classmethod
+    def make(cls, zone: ZoneInfo, max_future_seconds: int) -> ValidationContext:
+        return cls(
+            zone=zone, now=datetime.now(UTC), max_future=timedelta(seconds=max_future_seconds)
+        )
+
+
+class EventIn(BaseModel):
+    """One status change of one dossier, with the dossier's attributes as known then."""
+
+    model_config = ConfigDict(
+        extra="ignore", str_strip_whitespace=True, json_schema_extra={"examples": [EVENT_EXAMPLE]}
+    )
+
+    event_id: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=_PRINTABLE,
+        description="Unique per source (the key's `source`): the idempotency key.",
+    )
+    dossier_code: Code = Field(description="MaHoSo, the dossier's code.")
+    status: Status = Field(description="The dossier's status after this change (TrangThaiHoSo).")
+    occurred_at: datetime = Field(
+        description="When the change happened in the source system. RFC 3339; without an "
+        "offset it is read in ONESTOP_TIMEZONE."
+    )
+    unit_code: Code = Field(
+        description="The unit handling the dossier; unknown codes are registered."
+    )
+    procedure_code: Code | None = Field(default=None, description="MaTTHC.")
+    sector_code: Code | None = Field(default=None, description="MaLinhVuc.")
+    channel: Channel | None = Field(
+        default=None, description="KenhThucHien: direct 1, online 2, postal 3."
+    )
+    received_at: datetime | None = Field(
+        default=None,
+        description="NgayTiepNhan; default: occurred_at of the first `received` event.",
+    )
+    due_at: datetime | None = Field(
+        default=None, description="NgayHenTra; a later event may move it (supplements)."
+    )
+    components_total: int | None = Field(default=None, ge=0, le=10_000)
+    components_digitized: int | None = Field(
+        default=None, ge=0, le=10_000, description="At most components_total."
+    )
+    result_digitized: StrictBool | None = None
+    result_signed: StrictBool | None = None
+    fee_required: StrictBool | None = None
+    paid_online: StrictBool | None = None
+
+    @field_validator("occurred_at", "received_at", "due_at")
+    @classmethod
+    def _instant(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
+        ctx = info.context
+        if value.tzinfo is None:
+            zone = ctx.zone if isinstance(ctx, ValidationContext) else ZoneInfo("Asia/Ho_Chi_Minh")
+            value = value.replace(tzinfo=zone)
+        value = value.astimezone(UTC)
+        if not EARLIEST <= value < LATEST:
+            raise ValueError("timestamp out of range (1990-01-01 … 2199-12-31)")
+        future = isinstance(ctx, ValidationContext) and value > ctx.now + ctx.max_future
+        if future and info.field_name != "due_at":
+            raise ValueError("timestamp lies in the future beyond the allowed clock skew")
+        return value
+
+    @model_validator(mode="after")
+    def _digitized_within_total(self) -> EventIn:
+        if (
+            self.components_digitized is not None
+            and self.components_total is not None
+            and self.components_digitized > self.components_total
+        ):
+            raise ValueError("components_digitized must not exceed components_total")
+        return self
+
+    def canonical(self) -> dict[str, Any]:
+        """The event's meaning as JSON: instants in UTC, every field present."""
+        return self.model_dump(mode="json")
+
+    def body_hash(self) -> str:
+        return hashlib.sha256(
+            orjson.dumps(self.canonical(), option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()
+
+    def to_fold_event(self, source: str) -> FoldEvent:
+        data = self.model_dump()
+        data["source"] = source
+        data["status"] = self.status
+        data["channel"] = self.channel.value if self.channel else None
+        return FoldEvent.from_mapping(data)
+
+
+ItemResultKind = Literal["accepted", "duplicate", "conflict", "invalid"]
+
+
+class ItemError(BaseModel):
+    loc: list[str | int] = Field(description="Field path inside the event.")
+    msg: str
+    type: str
+
+
+class ItemResult(BaseModel):
+    index: int = Field(description="Position of the event in the batch, from 0.")
+    event_id: str | None = Field(description="The event's id, when one could be read.")
+    result: ItemResultKind
+    errors: list[ItemError] = Field(default_factory=list)
+
+
+class EventAck(BaseModel):
+    event_id: str
+    result: Literal["accepted", "duplicate"]
+
+
+class BatchIn(BaseModel):
+    """Documentation model of the batch body; items are validated one by one."""
+
+    events: list[EventIn] = Field(description="At most ONESTOP_MAX_BATCH events.")
+
+
+class BatchOut(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int = Field(description="Invalid items plus conflicts.")
+    results: list[ItemResult]

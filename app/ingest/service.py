@@ -1,0 +1,214 @@
+"""Store events exactly once and keep their dossiers folded, a batch per transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database, chunks, dialect_insert, dialect_of, utcnow
+from app.dossiers.models import DossierEvent
+from app.dossiers.service import IN_CHUNK, apply_events, lock_dossiers
+from app.errors import clean_validation_errors
+from app.ingest.schemas import EventIn, ItemError, ItemResult, ValidationContext
+from app.reference.models import Procedure, Unit
+
+log = logging.getLogger("onestop.ingest")
+
+_DEADLOCK_RETRIES = 4
+
+
+@dataclass
+class IngestOutcome:
+    results: list[ItemResult]
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    invalid: int = 0
+    dossiers_changed: int = 0
+    conflict_ids: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return self.invalid + self.conflicts
+
+
+@dataclass
+class _Valid:
+    index: int
+    event: EventIn
+    body_hash: str
+    payload: Any
+
+
+def validate_items(
+    items: Sequence[Any], ctx: ValidationContext
+) -> tuple[list[_Valid], list[ItemResult]]:
+    """Validate each item on its own: one bad item never spoils its neighbours."""
+    valid: list[_Valid] = []
+    invalid: list[ItemResult] = []
+    for index, item in enumerate(items):
+        try:
+            event = EventIn.model_validate(item, context=ctx)
+        except ValidationError as exc:
+            event_id = item.get("event_id") if isinstance(item, dict) else None
+            invalid.append(
+                ItemResult(
+                    index=index,
+                    event_id=event_id
+                    if isinstance(event_id, str) and len(event_id) <= 128
+                    else None,
+                    result="invalid",
+                    errors=[ItemError(**e) for e in clean_validation_errors(exc.errors())],
+                )
+            )
+            continue
+        valid.append(_Valid(index, event, event.body_hash(), item))
+    return valid, invalid
+
+
+async def ingest(
+    db: Database, *, source: str, items: Sequence[Any], ctx: ValidationContext
+) -> IngestOutcome:
+    """Validate, store and fold a batch; every valid event is stored or reported as not new.
+
+    The batch is one transaction: it is applied whole or (on a database failure) not at all,
+    so a client may simply resend it. Deadlocks between concurrent writers are retried.
+    """
+    valid, invalid = validate_items(items, ctx)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            async with db.write_guard(), db.sessionmaker() as session, session.begin():
+                outcome = await _store(session, db, source=source, valid=valid)
+            break
+        except DBAPIError as exc:
+            if attempt < _DEADLOCK_RETRIES and _is_retryable(exc):
+                log.info("retrying batch after %s", type(exc.orig).__name__)
+                await asyncio.sleep(0.01 * attempt)
+                continue
+            raise
+    outcome.results.extend(invalid)
+    outcome.invalid = len(invalid)
+    outcome.results.sort(key=lambda r: r.index)
+    return outcome
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+        getattr(exc.orig, "__cause__", None), "sqlstate", None
+    )
+    return sqlstate in {"40P01", "40001"}
+
+
+async def _store(
+    session: AsyncSession, db: Database, *, source: str, valid: list[_Valid]
+) -> IngestOutcome:
+    outcome = IngestOutcome(results=[])
+    first: dict[str, _Valid] = {}
+    for item in valid:
+        seen = first.get(item.event.event_id)
+        if seen is None:
+            first[item.event.event_id] = item
+        else:  # the same id twice in one batch: judged against its first occurrence
+            kind = "duplicate" if seen.body_hash == item.body_hash else "conflict"
+            _record(outcome, item, kind)
+    fresh = sorted(first.values(), key=lambda v: v.event.event_id)
+    if not fresh:
+        return outcome
+
+    await lock_dossiers(session, [v.event.dossier_code for v in fresh])
+    inserted = await _insert_events(session, source, fresh)
+    not_inserted = [v for v in fresh if v.event.event_id not in inserted]
+    known = await _stored_hashes(session, source, [v.event.event_id for v in not_inserted])
+    for item in fresh:
+        if item.event.event_id in inserted:
+            _record(outcome, item, "accepted")
+        else:
+            same = known.get(item.event.event_id) == item.body_hash
+            _record(outcome, item, "duplicate" if same else "conflict")
+
+    accepted = [v.event for v in fresh if v.event.event_id in inserted]
+    if accepted:
+        await _register_reference(session, accepted)
+        outcome.dossiers_changed = await apply_events(
+            session, [e.to_fold_event(source) for e in accepted], zone=db.settings.zone
+        )
+    return outcome
+
+
+def _record(outcome: IngestOutcome, item: _Valid, kind: str) -> None:
+    outcome.results.append(ItemResult(index=item.index, event_id=item.event.event_id, result=kind))
+    if kind == "accepted":
+        outcome.accepted += 1
+    elif kind == "duplicate":
+        outcome.duplicates += 1
+    else:
+        outcome.conflicts += 1
+        outcome.conflict_ids.append(item.event.event_id)
+
+
+async def _insert_events(session: AsyncSession, source: str, fresh: list[_Valid]) -> set[str]:
+    insert = dialect_insert(dialect_of(session))
+    now = utcnow()
+    rows = []
+    for item in fresh:
+        row = item.event.model_dump()
+        row["status"] = item.event.status.value
+        row["channel"] = item.event.channel.value if item.event.channel else None
+        row.update(source=source, body_hash=item.body_hash, payload=item.payload, ingested_at=now)
+        rows.append(row)
+    stmt = (
+        insert(DossierEvent)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(DossierEvent.event_id)
+    )
+    inserted: set[str] = set()
+    for part in chunks(rows, 1000):
+        result = await session.execute(stmt, part)
+        inserted.update(result.scalars().all())
+    return inserted
+
+
+async def _stored_hashes(
+    session: AsyncSession, source: str, event_ids: list[str]
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in chunks(event_ids, IN_CHUNK):
+        rows = await session.execute(
+            select(DossierEvent.event_id, DossierEvent.body_hash).where(
+                DossierEvent.source == source, DossierEvent.event_id.in_(part)
+            )
+        )
+        out.update({event_id: body_hash for event_id, body_hash in rows})
+    return out
+
+
+async def _register_reference(session: AsyncSession, events: list[EventIn]) -> None:
+    """Codes never seen before become unregistered units and procedures."""
+    insert = dialect_insert(dialect_of(session))
+    now = utcnow()
+    units = sorted({e.unit_code for e in events})
+    procedures = sorted({e.procedure_code for e in events if e.procedure_code})
+    for model, codes in ((Unit, units), (Procedure, procedures)):
+        for part in chunks(codes, IN_CHUNK):
+            existing = set(
+                (await session.execute(select(model.code).where(model.code.in_(part)))).scalars()
+            )
+            missing = [c for c in part if c not in existing]
+            if missing:
+                await session.execute(
+                    insert(model).on_conflict_do_nothing(index_elements=["code"]),
+                    [
+                        {"code": c, "registered": False, "created_at": now, "updated_at": now}
+                        for c in missing
+                    ],
+                )

@@ -1,0 +1,80 @@
+"""The ASGI app: ``app.main:app``, or ``create_app(settings)`` for tests and workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from app import health
+from app.auth.routes import router as auth_router
+from app.config import Settings, get_settings
+from app.db import Database
+from app.dossiers.routes import router as dossiers_router
+from app.errors import install_handlers
+from app.ingest.routes import DOC_MODELS
+from app.ingest.routes import router as ingest_router
+from app.middleware import BodySizeLimit
+from app.reference.routes import router as reference_router
+
+DESCRIPTION = """
+Receives the dossier status events a provincial one-stop system pushes, stores them exactly
+once, folds them into each dossier's current state, and answers delay, digitization and
+online-rate metrics per unit.
+
+Authenticate with `Authorization: Bearer <key>`. Scopes: `ingest`, `read`, `admin`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        app.state.db = db
+        app.state.settings = settings
+        app.state.hashing_secret = settings.hashing_secret()
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="onestop-metrics",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    install_handlers(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    for router in (health.router, auth_router, ingest_router, reference_router, dossiers_router):
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    logging.getLogger("onestop").setLevel(settings.log_level)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated schema, plus the models of bodies that routes validate item by item."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in DOC_MODELS:
+        doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(doc.pop("$defs", {}))
+        components[model.__name__] = doc
+    app.openapi_schema = schema
+    return schema
+
+
+app = create_app()

@@ -1,0 +1,8 @@
+"""Imports every table so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from app.auth.models import ApiKey
+from app.db import Base
+from app.dossiers.models import Dossier, DossierEvent
+from app.reference.models import CalendarOverride, Procedure, Unit
+
+__all__ = ["ApiKey", "Base", "CalendarOverride", "Dossier", "DossierEvent", "Procedure", "Unit"]

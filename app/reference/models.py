@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class Unit(Base):
+    """A node of the generic unit tree (province, department, district, commune, …).
+
+    ``registered`` is false for codes seen only in events, until an admin describes them.
+    """
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    level: Mapped[str | None] = mapped_column(String(32), index=True)
+    parent_code: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("units.code"), index=True
+    )
+    registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Procedure(Base):
+    """An administrative procedure (TTHC) and how far it is offered online."""
+
+    __tablename__ = "procedures"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(512))
+    level: Mapped[str | None] = mapped_column(String(32), index=True)
+    online_service: Mapped[str | None] = mapped_column(String(16))
+    sector_code: Mapped[str | None] = mapped_column(String(64))
+    registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CalendarOverride(Base):
+    """An admin's decision that a date is a working day (``True``) or a day off (``False``)."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Text = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Label = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class UnitIn(BaseModel):
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"name": "UBND huyện Đô Lương", "level": "district", "parent_code": "H40"}]
+        },
+    )
+
+    name: Text
+    level: Label = Field(description="A free label: province, department, district, commune, …")
+    parent_code: Code | None = Field(default=None, description="The parent unit; null for a root.")
+
+
+class UnitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str | None
+    level: str | None
+    parent_code: str | None
+    registered: bool = Field(description="False for codes seen only in events.")
+
+
+class UnitNode(UnitOut):
+    children: list[UnitNode] = Field(default_factory=list)
+
+
+class UnitTree(BaseModel):
+    units: list[UnitNode] = Field(description="Root units, each with its children, recursively.")
+
+
+class UnitList(BaseModel):
+    units: list[UnitOut]
+
+
+OnlineService = Literal["full", "partial", "none"]
+
+
+class ProcedureIn(BaseModel):
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Đăng ký khai sinh",
+                    "level": "commune",
+                    "online_service": "full",
+                    "sector_code": "HT",
+                }
+            ]
+        },
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    level: Label
+    online_service: OnlineService = Field(
+        description="full: toàn trình (filed, handled, returned online); partial: một phần; none."
+    )
+    sector_code: Code | None = None
+
+
+class ProcedureOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str | None
+    level: str | None
+    online_service: str | None
+    sector_code: str | None
+    registered: bool
+
+
+class ProcedureList(BaseModel):
+    procedures: list[ProcedureOut]

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import random
+
+import httpx
+
+from app.db import Database
+from tests.factories import event
+
+
+async def _batch(
+    client: httpx.AsyncClient, headers: dict[str, str], events: list[object]
+) -> httpx.Response:
+    return await client.post("/api/v1/events/batch", json={"events": events}, headers=headers)
+
+
+async def test_valid_items_are_stored_next_to_invalid_ones(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    r = await _batch(
+        client,
+        ingest_headers,
+        [event(event_id="ok1"), {"event_id": "bad"}, event(event_id="ok2", dossier="D2"), 42],
+    )
+    body = r.json()
+    assert r.status_code == 200
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 0, 2)
+    assert [x["result"] for x in body["results"]] == ["accepted", "invalid", "accepted", "invalid"]
+
+
+async def test_invalid_item_reports_index_event_id_and_field(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    r = await _batch(
+        client, ingest_headers, [event(event_id="ok"), event(event_id="neg", components_total=-3)]
+    )
+    item = r.json()["results"][1]
+    assert (item["index"], item["event_id"]) == (1, "neg")
+    assert item["errors"][0]["loc"] == ["components_total"]
+
+
+async def test_resent_batch_reports_duplicates_and_conflicts(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    await _batch(client, ingest_headers, [event(event_id="a"), event(event_id="b")])
+    r = await _batch(
+        client, ingest_headers, [event(event_id="a"), event(event_id="b", status="resolved")]
+    )
+    assert [x["result"] for x in r.json()["results"]] == ["duplicate", "conflict"]
+    assert r.json()["rejected"] == 1
+
+
+async def test_same_id_twice_in_one_batch_counts_once(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], db: Database
+) -> None:
+    r = await _batch(client, ingest_headers, [event(event_id="a"), event(event_id="a")])
+    assert [x["result"] for x in r.json()["results"]] == ["accepted", "duplicate"]
+
+
+async def test_batch_over_max_is_413_and_stores_nothing(
+    client: httpx.AsyncClient,
+    ingest_headers: dict[str, str],
+    read_headers: dict[str, str],
+    db: Database,
+) -> None:
+    events = [event(event_id=f"x{i}", dossier=f"D{i}") for i in range(db.settings.max_batch + 1)]
+    r = await _batch(client, ingest_headers, events)
+    assert r.status_code == 413
+    assert (await client.get("/api/v1/dossiers/D0", headers=read_headers)).status_code == 404
+
+
+async def test_body_without_events_array_is_422(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    r = await client.post("/api/v1/events/batch", json=[event()], headers=ingest_headers)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "events"]
+
+
+async def test_shuffled_delivery_gives_the_same_state(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
+) -> None:
+    story = [
+        event(
+            event_id="1",
+            status="received",
+            at="2024-03-01T08:00:00+07:00",
+            channel="online",
+            due_at="2024-03-08T17:00:00+07:00",
+        ),
+        event(event_id="2", status="processing", at="2024-03-02T08:00:00+07:00"),
+        event(
+            event_id="3",
+            status="supplement_requested",
+            at="2024-03-03T08:00:00+07:00",
+            due_at="2024-03-15T17:00:00+07:00",
+        ),
+        event(
+            event_id="4", status="resolved", at="2024-03-10T08:00:00+07:00", result_digitized=True
+        ),
+        event(event_id="5", status="returned", at="2024-03-11T08:00:00+07:00"),
+    ]
+    shuffled = story[:]
+    random.Random(7).shuffle(shuffled)
+    for e in shuffled:  # one by one, so older events arrive after newer ones
+        await _batch(client, ingest_headers, [e])
+    state = (
+        await client.get("/api/v1/dossiers/000.00.31.H40-240105-0001", headers=read_headers)
+    ).json()
+    s = state["state"]
+    assert s["status"] == "returned"
+    assert s["due_at"].startswith("2024-03-15T10:00:00")
+    assert s["resolved_at"].startswith("2024-03-10T01:00:00")
+    assert s["supplement_count"] == 1
+    assert [e["event_id"] for e in state["events"]] == ["1", "2", "3", "4", "5"]
