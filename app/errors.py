@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +21,20 @@ class ErrorBody(BaseModel):
 
     detail: str
     code: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(
+        description="Path to the offending field, from `body`, `query` or `path`."
+    )
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    """A 422: every problem found, each with its field path."""
+
+    detail: list[FieldError]
 
 
 class AppError(Exception):
@@ -102,11 +116,16 @@ def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for a route that may raise these errors."""
     out: dict[int | str, dict[str, Any]] = {}
     for err in errors:
-        out[err.status_code] = {"model": ErrorBody, "description": err.__doc__ or err.code}
+        model = ValidationErrorBody if issubclass(err, Unprocessable) else ErrorBody
+        out[err.status_code] = {"model": model, "description": err.__doc__ or err.code}
     return out
 
 
 AUTH_RESPONSES = responses(Unauthorized, Forbidden)
+# Routes that read their body themselves (FastAPI documents 422 only for declared bodies).
+UNPROCESSABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ValidationErrorBody, "description": "Invalid input, with field paths."}
+}
 
 
 def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
@@ -140,6 +159,10 @@ def install_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI answers 400 to a body that is not UTF-8; answer like any bad JSON body.
+            error = {"loc": ["body"], "msg": "body is not valid UTF-8 JSON", "type": "json_invalid"}
+            return JSONResponse({"detail": [error]}, status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(
             {"detail": exc.detail, "code": code},

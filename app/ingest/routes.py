@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse
 from app.auth.deps import Principal, require_scope
 from app.auth.keys import Scope
 from app.db import Database, get_database
-from app.errors import AUTH_RESPONSES, Conflict, PayloadTooLarge, Unprocessable, responses
+from app.errors import (
+    AUTH_RESPONSES,
+    UNPROCESSABLE_RESPONSES,
+    Conflict,
+    PayloadTooLarge,
+    Unprocessable,
+    responses,
+)
 from app.ingest import service
 from app.ingest.schemas import BatchIn, BatchOut, EventAck, EventIn, ValidationContext
 
@@ -51,6 +58,7 @@ def validation_context(db: Database) -> ValidationContext:
         200: {"model": EventAck, "description": "Already stored: nothing changed."},
         **AUTH_RESPONSES,
         **responses(Conflict, PayloadTooLarge),
+        **UNPROCESSABLE_RESPONSES,
     },
 )
 async def push_event(
@@ -91,7 +99,7 @@ async def push_event(
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchIn"}}},
         }
     },
-    responses={**AUTH_RESPONSES, **responses(PayloadTooLarge)},
+    responses={**AUTH_RESPONSES, **responses(PayloadTooLarge), **UNPROCESSABLE_RESPONSES},
 )
 async def push_batch(
     request: Request,
