@@ -20,6 +20,7 @@ from app.errors import install_handlers
 from app.ingest.routes import DOC_MODELS
 from app.ingest.routes import router as ingest_router
 from app.middleware import BodySizeLimit
+from app.reference.calendar_routes import router as calendar_router
 from app.reference.routes import router as reference_router
 
 DESCRIPTION = """
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     for router in (health.router, auth_router, ingest_router, reference_router, dossiers_router):
         app.include_router(router)
+    app.include_router(calendar_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     logging.getLogger("onestop").setLevel(settings.log_level)
     return app

@@ -3,6 +3,16 @@
 from app.auth.models import ApiKey
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
+from app.reference.calendar import WorkDay
 from app.reference.models import CalendarOverride, Procedure, Unit
 
-__all__ = ["ApiKey", "Base", "CalendarOverride", "Dossier", "DossierEvent", "Procedure", "Unit"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "CalendarOverride",
+    "Dossier",
+    "DossierEvent",
+    "Procedure",
+    "Unit",
+    "WorkDay",
+]

@@ -22,6 +22,9 @@ SCOPES = {
     ("PUT", "/api/v1/procedures/{code}"): "admin",
     ("GET", "/api/v1/procedures"): "read",
     ("GET", "/api/v1/dossiers/{code}"): "read",
+    ("GET", "/api/v1/calendar"): "read",
+    ("PUT", "/api/v1/calendar/{day}"): "admin",
+    ("DELETE", "/api/v1/calendar/{day}"): "admin",
 }
 OTHER_SCOPE = {"admin": "read", "read": "ingest", "ingest": "read"}
 
