@@ -159,8 +159,9 @@ def install_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-            # FastAPI answers 400 to a body that is not UTF-8; answer like any bad JSON body.
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            # FastAPI answers 400 to a body it cannot decode (not UTF-8, nested too deep);
+            # answer like any other bad JSON body.
             error = {"loc": ["body"], "msg": "body is not valid UTF-8 JSON", "type": "json_invalid"}
             return JSONResponse({"detail": [error]}, status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

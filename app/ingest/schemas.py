@@ -100,6 +100,15 @@ class EventIn(BaseModel):
     fee_required: StrictBool | None = None
     paid_online: StrictBool | None = None
 
+    @field_validator("occurred_at", "received_at", "due_at", mode="before")
+    @classmethod
+    def _rfc3339_text(cls, value: Any) -> Any:
+        # Pydantic would read a number as Unix seconds or milliseconds, guessing by size;
+        # the contract says RFC 3339, so a number is refused rather than guessed.
+        if isinstance(value, int | float):
+            raise ValueError("timestamps are RFC 3339 strings, not numbers")
+        return value
+
     @field_validator("occurred_at", "received_at", "due_at")
     @classmethod
     def _instant(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
