@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from app import health
+from app import dashboard, health
 from app.auth.routes import router as auth_router
 from app.config import Settings, get_settings
 from app.db import Database
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, auth_router, ingest_router, reference_router, dossiers_router):
         app.include_router(router)
     app.include_router(calendar_router)
+    app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     logging.getLogger("onestop").setLevel(settings.log_level)
     return app

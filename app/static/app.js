@@ -1,0 +1,980 @@
+/* onestop-metrics dashboard: plain JS, no build step. Every figure comes from the read API.
+ * State lives in the URL (?unit=&from=&to=&indicator=&lang=) so a view can be bookmarked or
+ * shared; the API key lives only in this browser's localStorage, never in the URL. */
+"use strict";
+
+(() => {
+  const API = "/api/v1";
+  const TOKEN_KEY = "onestop.readToken";
+  const LANG_KEY = "onestop.lang";
+
+  // ---------------------------------------------------------------- labels (vi default, en)
+  const I18N = {
+    vi: {
+      "doc.title": "Chỉ số giải quyết thủ tục hành chính · onestop-metrics",
+      skip: "Bỏ qua, đến nội dung chính",
+      title: "Chỉ số giải quyết thủ tục hành chính",
+      subtitle: "Tiếp nhận trực tuyến · Đúng hạn · Trễ hạn · Số hóa",
+      "token.label": "Khóa API (quyền đọc)",
+      "token.placeholder": "Dán khóa API vào đây",
+      "token.save": "Lưu khóa",
+      "token.clear": "Xóa",
+      "token.saved": "Đã lưu trong trình duyệt này",
+      "token.none": "Chưa có khóa",
+      "filters.title": "Chọn đơn vị và kỳ báo cáo",
+      "filters.unit": "Đơn vị",
+      "filters.from": "Từ ngày",
+      "filters.to": "Đến ngày",
+      "filters.year": "Năm",
+      "filters.presets": "Chọn nhanh",
+      "filters.allUnits": "Tất cả đơn vị",
+      "preset.month": "Tháng này",
+      "preset.q1": "Quý I",
+      "preset.q2": "Quý II",
+      "preset.q3": "Quý III",
+      "preset.q4": "Quý IV",
+      "preset.year": "Cả năm",
+      "overview.title": "Tổng quan",
+      "trends.title": "Diễn biến theo tháng",
+      "chart.intake": "Hồ sơ tiếp nhận theo kênh",
+      "chart.rates": "Các tỷ lệ theo tháng (%)",
+      "chart.online": "Trực tuyến",
+      "chart.direct": "Trực tiếp",
+      "chart.postal": "Bưu chính",
+      "chart.unavailable": "Không tải được thư viện biểu đồ.",
+      "chart.empty": "Không có dữ liệu trong kỳ.",
+      "ranking.title": "Xếp hạng đơn vị trực thuộc",
+      "ranking.indicator": "Chỉ tiêu",
+      "ranking.rank": "Hạng",
+      "ranking.unit": "Đơn vị",
+      "ranking.value": "Tỷ lệ",
+      "ranking.ratio": "Số hồ sơ",
+      "ranking.noChildren": "Đơn vị này không có đơn vị trực thuộc.",
+      "ranking.noRows": "Không có số liệu để xếp hạng trong kỳ.",
+      "ranking.lowerBetter": "thấp hơn là tốt hơn",
+      "ranking.caption": "Xếp hạng theo {indicator}, cấp {level}",
+      "overdue.title": "Hồ sơ quá hạn đang xử lý",
+      "overdue.code": "Mã hồ sơ",
+      "overdue.unit": "Đơn vị",
+      "overdue.received": "Tiếp nhận",
+      "overdue.due": "Hạn trả",
+      "overdue.late": "Quá hạn (ngày)",
+      "overdue.none": "Không có hồ sơ quá hạn. Tốt!",
+      "overdue.more": "Đang hiển thị {shown} / {total} hồ sơ.",
+      "overdue.caption": "Hồ sơ chưa giải quyết đã quá hạn trả vào cuối kỳ",
+      "tile.online_rate": "Tiếp nhận trực tuyến",
+      "tile.online_rate.hint": "hồ sơ nộp trực tuyến / hồ sơ tiếp nhận",
+      "tile.on_time_rate": "Giải quyết đúng hạn",
+      "tile.on_time_rate.hint": "trước hạn và đúng hạn / hồ sơ đã giải quyết",
+      "tile.overdue_rate": "Trễ hạn",
+      "tile.overdue_rate.hint": "(giải quyết trễ + đang xử lý quá hạn) / (đã giải quyết + đang xử lý)",
+      "tile.fully_digitized_rate": "Số hóa toàn bộ hồ sơ",
+      "tile.fully_digitized_rate.hint": "hồ sơ có mọi thành phần được số hóa / hồ sơ tiếp nhận",
+      "tile.result_digitized_rate": "Kết quả được số hóa",
+      "tile.result_digitized_rate.hint": "kết quả có bản điện tử / hồ sơ đã giải quyết",
+      "tile.dossiers": "hồ sơ",
+      "tile.noData": "không có hồ sơ",
+      "tile.lowerBetter": "Thấp hơn là tốt hơn",
+      "ind.online_rate": "Tỷ lệ tiếp nhận trực tuyến",
+      "ind.on_time_rate": "Tỷ lệ giải quyết đúng hạn",
+      "ind.overdue_rate": "Tỷ lệ trễ hạn",
+      "ind.fully_digitized_rate": "Tỷ lệ số hóa toàn bộ hồ sơ",
+      "ind.result_digitized_rate": "Tỷ lệ số hóa kết quả",
+      "ind.digitized_component_rate": "Tỷ lệ hồ sơ có thành phần số hóa",
+      "ind.result_signed_rate": "Tỷ lệ kết quả ký số",
+      "ind.online_payment_rate": "Tỷ lệ thanh toán trực tuyến",
+      "totals.received": "Tiếp nhận",
+      "totals.resolved": "Đã giải quyết",
+      "totals.in_progress": "Đang xử lý",
+      "totals.overdue_open": "Đang xử lý quá hạn",
+      "totals.processing": "Thời gian giải quyết (ngày làm việc)",
+      "totals.processingValue": "trung vị {p50} · 90% trong {p90}",
+      "totals.payment": "Thanh toán trực tuyến",
+      "totals.signed": "Kết quả ký số",
+      "scope.all": "Tất cả đơn vị",
+      "notice.needToken": "Nhập khóa API có quyền đọc ở thanh trên cùng rồi bấm “Lưu khóa” để xem số liệu.",
+      "notice.loading": "Đang tải số liệu…",
+      "notice.badToken": "Khóa API không hợp lệ hoặc đã bị thu hồi. Hãy nhập lại khóa ở thanh trên cùng.",
+      "notice.forbidden": "Khóa này không có quyền đọc số liệu (cần quyền “read”).",
+      "notice.network": "Không kết nối được với máy chủ. Kiểm tra mạng rồi thử lại.",
+      "notice.badDates": "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.",
+      "notice.error": "Máy chủ báo lỗi: {detail}",
+      "notice.partial": "Một phần số liệu chưa tải được: {detail}",
+      "footer.defs": "Định nghĩa các chỉ số và tài liệu API:",
+      "footer.tz": "Ngày được tính theo múi giờ của hệ thống (mặc định giờ Việt Nam).",
+    },
+    en: {
+      "doc.title": "Administrative procedure metrics · onestop-metrics",
+      skip: "Skip to main content",
+      title: "Administrative procedure metrics",
+      subtitle: "Online intake · On time · Overdue · Digitization",
+      "token.label": "API key (read scope)",
+      "token.placeholder": "Paste an API key here",
+      "token.save": "Save key",
+      "token.clear": "Clear",
+      "token.saved": "Saved in this browser",
+      "token.none": "No key yet",
+      "filters.title": "Choose a unit and a period",
+      "filters.unit": "Unit",
+      "filters.from": "From",
+      "filters.to": "To",
+      "filters.year": "Year",
+      "filters.presets": "Quick pick",
+      "filters.allUnits": "All units",
+      "preset.month": "This month",
+      "preset.q1": "Q1",
+      "preset.q2": "Q2",
+      "preset.q3": "Q3",
+      "preset.q4": "Q4",
+      "preset.year": "Whole year",
+      "overview.title": "Overview",
+      "trends.title": "Month by month",
+      "chart.intake": "Dossiers received, by channel",
+      "chart.rates": "Rates by month (%)",
+      "chart.online": "Online",
+      "chart.direct": "At the desk",
+      "chart.postal": "By post",
+      "chart.unavailable": "The chart library could not be loaded.",
+      "chart.empty": "No data in this period.",
+      "ranking.title": "Ranking of the units below",
+      "ranking.indicator": "Indicator",
+      "ranking.rank": "Rank",
+      "ranking.unit": "Unit",
+      "ranking.value": "Rate",
+      "ranking.ratio": "Dossiers",
+      "ranking.noChildren": "This unit has no units below it.",
+      "ranking.noRows": "Nothing to rank in this period.",
+      "ranking.lowerBetter": "lower is better",
+      "ranking.caption": "Ranked by {indicator}, level {level}",
+      "overdue.title": "Open dossiers past their due date",
+      "overdue.code": "Dossier code",
+      "overdue.unit": "Unit",
+      "overdue.received": "Received",
+      "overdue.due": "Due",
+      "overdue.late": "Overdue (days)",
+      "overdue.none": "No overdue dossiers. Well done!",
+      "overdue.more": "Showing {shown} of {total} dossiers.",
+      "overdue.caption": "Dossiers still open and past their due date at the end of the period",
+      "tile.online_rate": "Received online",
+      "tile.online_rate.hint": "filed online / all dossiers received",
+      "tile.on_time_rate": "Resolved on time",
+      "tile.on_time_rate.hint": "early or on time / dossiers resolved",
+      "tile.overdue_rate": "Overdue",
+      "tile.overdue_rate.hint": "(resolved late + open past due) / (resolved + open)",
+      "tile.fully_digitized_rate": "Fully digitized dossiers",
+      "tile.fully_digitized_rate.hint": "every component digitized / dossiers received",
+      "tile.result_digitized_rate": "Digitized results",
+      "tile.result_digitized_rate.hint": "electronic result / dossiers resolved",
+      "tile.dossiers": "dossiers",
+      "tile.noData": "no dossiers",
+      "tile.lowerBetter": "Lower is better",
+      "ind.online_rate": "Online intake rate",
+      "ind.on_time_rate": "On-time rate",
+      "ind.overdue_rate": "Overdue rate",
+      "ind.fully_digitized_rate": "Fully digitized rate",
+      "ind.result_digitized_rate": "Digitized result rate",
+      "ind.digitized_component_rate": "Dossiers with a digitized component",
+      "ind.result_signed_rate": "Digitally signed results",
+      "ind.online_payment_rate": "Online payment rate",
+      "totals.received": "Received",
+      "totals.resolved": "Resolved",
+      "totals.in_progress": "In progress",
+      "totals.overdue_open": "Open and overdue",
+      "totals.processing": "Processing time (working days)",
+      "totals.processingValue": "median {p50} · 90% within {p90}",
+      "totals.payment": "Paid online",
+      "totals.signed": "Digitally signed results",
+      "scope.all": "All units",
+      "notice.needToken": "Enter an API key with the read scope in the top bar and press “Save key” to see the figures.",
+      "notice.loading": "Loading figures…",
+      "notice.badToken": "This API key is unknown or revoked. Enter a key again in the top bar.",
+      "notice.forbidden": "This key may not read figures (it needs the “read” scope).",
+      "notice.network": "Cannot reach the server. Check the network and try again.",
+      "notice.badDates": "The start date must be on or before the end date.",
+      "notice.error": "The server reported an error: {detail}",
+      "notice.partial": "Some figures could not be loaded: {detail}",
+      "footer.defs": "Metric definitions and API documentation:",
+      "footer.tz": "Dates are counted in the service's time zone (Vietnam time by default).",
+    },
+  };
+  const LOCALES = { vi: "vi-VN", en: "en-GB" };
+
+  // ------------------------------------------------------------- the indicators (one place)
+  const n = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  const ratio = (num, den) => (den > 0 ? num / den : null);
+  /* Numerator and denominator of each rate, as CONTRACT.md defines them over the row's counts.
+   * The server's own rate is shown when present; the counts are shown beside it. */
+  const INDICATORS = {
+    online_rate: { num: (r) => n(r.received_online), den: (r) => n(r.received) },
+    on_time_rate: {
+      num: (r) => n(r.resolved_early) + n(r.resolved_on_time),
+      den: (r) => n(r.resolved),
+    },
+    overdue_rate: {
+      num: (r) => n(r.resolved_late) + n(r.in_progress_overdue),
+      den: (r) => n(r.resolved) + n(r.in_progress),
+      lowerIsBetter: true,
+    },
+    fully_digitized_rate: { num: (r) => n(r.fully_digitized), den: (r) => n(r.received) },
+    result_digitized_rate: { num: (r) => n(r.result_digitized), den: (r) => n(r.resolved) },
+    digitized_component_rate: {
+      num: (r) => n(r.with_digitized_component),
+      den: (r) => n(r.received),
+    },
+    result_signed_rate: { num: (r) => n(r.result_signed), den: (r) => n(r.resolved) },
+    online_payment_rate: { num: (r) => n(r.paid_online), den: (r) => n(r.fee_required) },
+  };
+  const TILES = [
+    "online_rate",
+    "on_time_rate",
+    "overdue_rate",
+    "fully_digitized_rate",
+    "result_digitized_rate",
+  ];
+  const RANKABLE = Object.keys(INDICATORS);
+  const RATE_COLORS = {
+    online_rate: "#0b62c4",
+    on_time_rate: "#1a7f37",
+    overdue_rate: "#c62828",
+    fully_digitized_rate: "#6f42c1",
+    result_digitized_rate: "#0e7c86",
+  };
+
+  function figure(row, id) {
+    const def = INDICATORS[id];
+    const num = def.num(row);
+    const den = def.den(row);
+    const server = row[id];
+    const value = typeof server === "number" ? server : server === null ? null : ratio(num, den);
+    return { value, num, den };
+  }
+
+  // ------------------------------------------------------------------------------ state
+  const $ = (sel) => document.querySelector(sel);
+  const state = {
+    lang: "vi",
+    token: "",
+    unit: "",
+    from: "",
+    to: "",
+    indicator: "on_time_rate",
+    roots: [],
+    index: new Map(), // code -> node
+    data: null, // last loaded figures, re-rendered on a language switch
+    controller: null,
+  };
+
+  const t = (key, vars) => {
+    let text = (I18N[state.lang] && I18N[state.lang][key]) || I18N.vi[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) text = text.replace(`{${k}}`, v);
+    return text;
+  };
+  const locale = () => LOCALES[state.lang];
+  const fmtInt = (v) => new Intl.NumberFormat(locale()).format(v);
+  const fmtPct = (v) =>
+    v === null || v === undefined
+      ? "—"
+      : new Intl.NumberFormat(locale(), {
+          style: "percent",
+          maximumFractionDigits: v > 0.999 && v < 1 ? 2 : v < 0.001 && v > 0 ? 2 : 1,
+          minimumFractionDigits: 0,
+        }).format(v);
+  const fmtDays = (v) =>
+    v === null || v === undefined
+      ? "—"
+      : new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(v);
+  const parseDay = (iso) => {
+    const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+    return new Date(Date.UTC(y, m - 1, d));
+  };
+  const fmtDay = (iso) =>
+    iso
+      ? new Intl.DateTimeFormat(locale(), {
+          day: "2-digit",
+          month: "2-digit",
+          year: "numeric",
+          timeZone: "UTC",
+        }).format(parseDay(iso))
+      : "—";
+  const fmtTimestampDay = (ts) =>
+    ts
+      ? new Intl.DateTimeFormat(locale(), {
+          day: "2-digit",
+          month: "2-digit",
+          year: "numeric",
+          timeZone: "Asia/Ho_Chi_Minh",
+        }).format(new Date(ts))
+      : "—";
+  const fmtMonth = (key) => {
+    const [y, m] = key.split("-").map(Number);
+    if (state.lang === "vi") return `T${m}/${y}`;
+    return new Intl.DateTimeFormat("en-GB", { month: "short", year: "numeric", timeZone: "UTC" })
+      .format(new Date(Date.UTC(y, m - 1, 1)));
+  };
+  const pad = (v) => String(v).padStart(2, "0");
+  const isoDay = (y, m, d) => `${y}-${pad(m)}-${pad(d)}`;
+  const lastDay = (y, m) => new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const today = () => {
+    const now = new Date();
+    return isoDay(now.getFullYear(), now.getMonth() + 1, now.getDate());
+  };
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k === "style") node.setAttribute("style", v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  // ------------------------------------------------------------------------------- API
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(detail || `HTTP ${status}`);
+      this.status = status;
+      this.detail = detail;
+    }
+  }
+
+  async function api(path, params, signal) {
+    const url = new URL(API + path, window.location.origin);
+    for (const [k, v] of Object.entries(params || {})) {
+      if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
+    }
+    let response;
+    try {
+      response = await fetch(url, {
+        headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
+        signal,
+        cache: "no-cache",
+      });
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      throw new ApiError(0, "network");
+    }
+    if (!response.ok) {
+      let detail = `HTTP ${response.status}`;
+      try {
+        const body = await response.json();
+        if (typeof body.detail === "string") detail = body.detail;
+        else if (Array.isArray(body.detail))
+          detail = body.detail.map((e) => `${(e.loc || []).join(".")}: ${e.msg}`).join("; ");
+      } catch (_) {
+        /* not JSON: keep the status line */
+      }
+      throw new ApiError(response.status, detail);
+    }
+    return response.json();
+  }
+
+  function describe(err) {
+    if (err.status === 401) return t("notice.badToken");
+    if (err.status === 403) return t("notice.forbidden");
+    if (err.status === 0) return t("notice.network");
+    return t("notice.error", { detail: err.detail || err.message });
+  }
+
+  function notice(kind, text) {
+    const box = $("#notice");
+    if (!kind) {
+      box.hidden = true;
+      box.textContent = "";
+      box.className = "notice";
+      return;
+    }
+    box.hidden = false;
+    box.className = `notice notice-${kind}`;
+    box.textContent = text;
+  }
+
+  // ------------------------------------------------------------------------------ units
+  function indexUnits(nodes, depth, parent) {
+    for (const node of nodes) {
+      node.depth = depth;
+      node.parent = parent;
+      node.children = node.children || [];
+      state.index.set(node.code, node);
+      indexUnits(node.children, depth + 1, node);
+    }
+  }
+
+  const unitName = (code) => {
+    const node = state.index.get(code);
+    return (node && node.name) || code;
+  };
+
+  function renderUnitOptions() {
+    const select = $("#unit-select");
+    select.replaceChildren(el("option", { value: "", text: t("filters.allUnits") }));
+    const walk = (nodes) => {
+      for (const node of nodes) {
+        const indent = "\u00a0\u00a0\u00a0".repeat(node.depth);
+        const label = `${indent}${node.depth ? "└ " : ""}${node.name || node.code}`;
+        select.append(el("option", { value: node.code, text: label }));
+        walk(node.children);
+      }
+    };
+    walk(state.roots);
+    select.value = state.index.has(state.unit) ? state.unit : "";
+  }
+
+  async function loadUnits() {
+    const body = await api("/units");
+    state.roots = body.units || [];
+    state.index = new Map();
+    indexUnits(state.roots, 0, null);
+    if (!state.index.has(state.unit)) {
+      // One root (a district, a province): start there; otherwise all units.
+      state.unit = state.roots.length === 1 ? state.roots[0].code : "";
+    }
+    renderUnitOptions();
+  }
+
+  /** The level label of the units directly below the selected one (the most common one). */
+  function childLevel() {
+    const node = state.index.get(state.unit);
+    const children = node ? node.children : state.unit ? [] : state.roots;
+    const counts = new Map();
+    for (const child of children) {
+      if (child.level) counts.set(child.level, (counts.get(child.level) || 0) + 1);
+    }
+    let best = null;
+    for (const [level, count] of counts) if (!best || count > counts.get(best)) best = level;
+    return best;
+  }
+
+  // ---------------------------------------------------------------------------- filters
+  function presetRange(preset, year) {
+    if (preset === "month") {
+      const [y, m] = today().split("-").map(Number);
+      return [isoDay(y, m, 1), isoDay(y, m, lastDay(y, m))];
+    }
+    if (preset === "year") return [isoDay(year, 1, 1), isoDay(year, 12, 31)];
+    const q = Number(preset.slice(1));
+    const first = (q - 1) * 3 + 1;
+    return [isoDay(year, first, 1), isoDay(year, first + 2, lastDay(year, first + 2))];
+  }
+
+  function activePreset() {
+    const year = Number(state.from.slice(0, 4));
+    for (const preset of ["month", "q1", "q2", "q3", "q4", "year"]) {
+      const [from, to] = presetRange(preset, year);
+      if (from === state.from && to === state.to) return preset;
+    }
+    return null;
+  }
+
+  function renderYearOptions() {
+    const select = $("#year-select");
+    const current = Number(today().slice(0, 4));
+    const chosen = Number(state.from.slice(0, 4)) || current;
+    const years = new Set();
+    for (let y = current; y >= current - 6; y -= 1) years.add(y);
+    years.add(chosen);
+    select.replaceChildren(
+      ...[...years].sort((a, b) => b - a).map((y) => el("option", { value: y, text: y })),
+    );
+    select.value = String(chosen);
+  }
+
+  function syncFilterControls() {
+    $("#from-date").value = state.from;
+    $("#to-date").value = state.to;
+    renderYearOptions();
+    const active = activePreset();
+    for (const button of document.querySelectorAll("[data-preset]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.preset === active));
+    }
+    $("#indicator-select").value = state.indicator;
+  }
+
+  function writeUrl() {
+    const params = new URLSearchParams();
+    if (state.unit) params.set("unit", state.unit);
+    params.set("from", state.from);
+    params.set("to", state.to);
+    if (state.indicator !== "on_time_rate") params.set("indicator", state.indicator);
+    if (state.lang !== "vi") params.set("lang", state.lang);
+    window.history.replaceState(null, "", `${window.location.pathname}?${params}`);
+  }
+
+  function readUrl() {
+    const params = new URLSearchParams(window.location.search);
+    const day = /^\d{4}-\d{2}-\d{2}$/;
+    const lang = params.get("lang") || window.localStorage.getItem(LANG_KEY);
+    state.lang = lang in I18N ? lang : "vi";
+    state.unit = params.get("unit") || "";
+    const from = params.get("from");
+    const to = params.get("to");
+    if (from && to && day.test(from) && day.test(to)) {
+      state.from = from;
+      state.to = to;
+    } else {
+      state.from = `${today().slice(0, 4)}-01-01`;
+      state.to = today();
+    }
+    const indicator = params.get("indicator");
+    if (indicator && RANKABLE.includes(indicator)) state.indicator = indicator;
+  }
+
+  // --------------------------------------------------------------------------- language
+  function applyLanguage() {
+    document.documentElement.lang = state.lang;
+    document.title = t("doc.title");
+    for (const node of document.querySelectorAll("[data-i18n]")) {
+      node.textContent = t(node.dataset.i18n);
+    }
+    $("#token-input").placeholder = t("token.placeholder");
+    for (const button of document.querySelectorAll("[data-lang]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
+    }
+    const indicator = $("#indicator-select");
+    indicator.replaceChildren(
+      ...RANKABLE.map((id) => el("option", { value: id, text: t(`ind.${id}`) })),
+    );
+    indicator.value = state.indicator;
+    renderTokenState();
+    if (state.roots.length) renderUnitOptions();
+  }
+
+  function renderTokenState() {
+    $("#token-state").textContent = state.token ? `✓ ${t("token.saved")}` : t("token.none");
+  }
+
+  // ------------------------------------------------------------------------- rendering
+  function renderScopeLine() {
+    const unit = state.unit ? unitName(state.unit) : t("scope.all");
+    $("#scope-line").textContent = `${unit} · ${fmtDay(state.from)} – ${fmtDay(state.to)}`;
+  }
+
+  function renderTiles(row) {
+    const box = $("#tiles");
+    box.replaceChildren(
+      ...TILES.map((id) => {
+        const { value, num, den } = figure(row || {}, id);
+        const lower = Boolean(INDICATORS[id].lowerIsBetter);
+        const width = value === null ? 0 : Math.max(0, Math.min(1, value)) * 100;
+        return el(
+          "article",
+          {
+            class: `tile tile-${id}${lower ? " tile-lower" : ""}`,
+            "data-indicator": id,
+            "aria-labelledby": `tile-title-${id}`,
+            style: `--accent:${RATE_COLORS[id]}`,
+          },
+          el("h3", { id: `tile-title-${id}`, class: "tile-title", text: t(`tile.${id}`) }),
+          el("p", { class: "tile-value", "data-role": "value" }, fmtPct(value)),
+          el(
+            "div",
+            { class: "tile-bar", "aria-hidden": "true" },
+            el("span", { style: `width:${width.toFixed(2)}%` }),
+          ),
+          el(
+            "p",
+            { class: "tile-ratio" },
+            el("strong", { "data-role": "numerator" }, fmtInt(num)),
+            " / ",
+            el("strong", { "data-role": "denominator" }, fmtInt(den)),
+            " ",
+            den > 0 ? t("tile.dossiers") : `${t("tile.dossiers")} (${t("tile.noData")})`,
+          ),
+          el("p", { class: "tile-hint", text: t(`tile.${id}.hint`) }),
+          lower ? el("p", { class: "tile-note", text: `↓ ${t("tile.lowerBetter")}` }) : null,
+        );
+      }),
+    );
+  }
+
+  function renderTotals(row) {
+    const r = row || {};
+    const payment = figure(r, "online_payment_rate");
+    const signed = figure(r, "result_signed_rate");
+    const items = [
+      ["totals.received", fmtInt(n(r.received))],
+      ["totals.resolved", fmtInt(n(r.resolved))],
+      ["totals.in_progress", fmtInt(n(r.in_progress))],
+      ["totals.overdue_open", fmtInt(n(r.in_progress_overdue))],
+      [
+        "totals.processing",
+        t("totals.processingValue", {
+          p50: fmtDays(r.processing_days_p50),
+          p90: fmtDays(r.processing_days_p90),
+        }),
+      ],
+      ["totals.payment", `${fmtPct(payment.value)} (${fmtInt(payment.num)}/${fmtInt(payment.den)})`],
+      ["totals.signed", `${fmtPct(signed.value)} (${fmtInt(signed.num)}/${fmtInt(signed.den)})`],
+    ];
+    $("#totals").replaceChildren(
+      ...items.map(([key, value]) =>
+        el("div", { class: "total", "data-total": key.split(".")[1] }, el("dt", { text: t(key) }), el("dd", { text: value })),
+      ),
+    );
+  }
+
+  /** The month a trend row belongs to, as "YYYY-MM", whatever the key is called. */
+  function monthKey(row) {
+    const raw = row.period ?? row.month ?? row.period_start ?? row.bucket ?? row.from ?? "";
+    return String(raw).slice(0, 7);
+  }
+
+  function chartLayout(extra) {
+    return {
+      margin: { t: 8, r: 12, b: 44, l: 52 },
+      height: 300,
+      font: { family: "system-ui, 'Segoe UI', Roboto, 'Noto Sans', 'DejaVu Sans', Arial, sans-serif", size: 13, color: "#1f2a37" },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      separators: state.lang === "vi" ? ",." : ".,",
+      legend: { orientation: "h", y: -0.18, x: 0 },
+      xaxis: { type: "category", tickfont: { size: 12 }, fixedrange: true },
+      hovermode: "x unified",
+      ...extra,
+    };
+  }
+
+  function renderCharts(rows) {
+    const intake = $("#chart-intake");
+    const rates = $("#chart-rates");
+    if (typeof window.Plotly === "undefined") {
+      intake.textContent = t("chart.unavailable");
+      rates.textContent = "";
+      return;
+    }
+    const months = rows.map(monthKey);
+    const labels = months.map(fmtMonth);
+    const config = { displayModeBar: false, responsive: true, staticPlot: false };
+    const channel = (key, name, color) => ({
+      type: "bar",
+      name,
+      x: labels,
+      y: rows.map((r) => n(r[key])),
+      marker: { color },
+      hovertemplate: "%{y:,d}<extra>" + name + "</extra>",
+    });
+    window.Plotly.react(
+      intake,
+      [
+        channel("received_online", t("chart.online"), "#0b62c4"),
+        channel("received_direct", t("chart.direct"), "#9aa9bb"),
+        channel("received_postal", t("chart.postal"), "#d8a31a"),
+      ],
+      chartLayout({
+        barmode: "stack",
+        yaxis: { rangemode: "tozero", tickformat: ",d", gridcolor: "#e3e8ef", fixedrange: true },
+      }),
+      config,
+    );
+    const line = (id) => ({
+      type: "scatter",
+      mode: "lines+markers",
+      name: t(`ind.${id}`),
+      x: labels,
+      y: rows.map((r) => {
+        const v = figure(r, id).value;
+        return v === null ? null : Math.round(v * 10000) / 100;
+      }),
+      line: { color: RATE_COLORS[id], width: 3, dash: id === "overdue_rate" ? "dot" : "solid" },
+      marker: { size: 7 },
+      connectgaps: false,
+      hovertemplate: "%{y:.2f}%<extra>" + t(`ind.${id}`) + "</extra>",
+    });
+    window.Plotly.react(
+      rates,
+      TILES.map(line),
+      chartLayout({
+        yaxis: { range: [0, 105], ticksuffix: "%", gridcolor: "#e3e8ef", fixedrange: true },
+        legend: { orientation: "h", y: -0.18, x: 0, font: { size: 12 } },
+        margin: { t: 8, r: 12, b: 70, l: 52 },
+        height: 320,
+      }),
+      config,
+    );
+  }
+
+  function renderRanking(result) {
+    const body = $("#ranking-table tbody");
+    const empty = $("#ranking-empty");
+    const table = $("#ranking-table");
+    body.replaceChildren();
+    const level = childLevel();
+    const lower = Boolean(INDICATORS[state.indicator].lowerIsBetter);
+    $("#ranking-caption").textContent = t("ranking.caption", {
+      indicator: t(`ind.${state.indicator}`) + (lower ? ` (${t("ranking.lowerBetter")})` : ""),
+      level: level || "—",
+    });
+    if (!level) {
+      table.hidden = true;
+      empty.hidden = false;
+      empty.textContent = t("ranking.noChildren");
+      return;
+    }
+    if (result instanceof Error) {
+      table.hidden = true;
+      empty.hidden = false;
+      empty.textContent = describe(result);
+      return;
+    }
+    const rows = (result && (result.rows || result.rankings || result.units || result.items)) || [];
+    if (!rows.length) {
+      table.hidden = true;
+      empty.hidden = false;
+      empty.textContent = t("ranking.noRows");
+      return;
+    }
+    table.hidden = false;
+    empty.hidden = true;
+    for (const row of rows) {
+      const value = typeof row.value === "number" ? row.value : null;
+      const width = value === null ? 0 : Math.max(0, Math.min(1, value)) * 100;
+      body.append(
+        el(
+          "tr",
+          { "data-unit": row.unit_code },
+          el("td", { class: "num rank" }, row.rank ?? "—"),
+          el(
+            "td",
+            {},
+            el("span", { class: "unit-name", text: row.unit_name || unitName(row.unit_code) }),
+            el("span", { class: "unit-code", text: row.unit_code }),
+          ),
+          el(
+            "td",
+            { class: "num" },
+            el("span", { class: "cell-bar", "aria-hidden": "true" },
+              el("span", { style: `width:${width.toFixed(1)}%;background:${RATE_COLORS[state.indicator] || "#0b62c4"}` })),
+            el("strong", { text: fmtPct(value) }),
+          ),
+          el("td", { class: "num muted" }, `${fmtInt(n(row.numerator))} / ${fmtInt(n(row.denominator))}`),
+        ),
+      );
+    }
+  }
+
+  function overdueDays(row) {
+    for (const key of ["overdue_days", "days_overdue", "lateness_days", "working_days_overdue"]) {
+      if (typeof row[key] === "number") return row[key];
+    }
+    return null;
+  }
+
+  function renderOverdue(result) {
+    const body = $("#overdue-table tbody");
+    const empty = $("#overdue-empty");
+    const table = $("#overdue-table");
+    const count = $("#overdue-count");
+    $("#overdue-caption").textContent = t("overdue.caption");
+    body.replaceChildren();
+    count.textContent = "";
+    if (result instanceof Error) {
+      table.hidden = true;
+      empty.hidden = false;
+      empty.textContent = describe(result);
+      return;
+    }
+    const rows = Array.isArray(result)
+      ? result
+      : (result && (result.dossiers || result.items || result.rows)) || [];
+    const total = typeof result?.total === "number" ? result.total : typeof result?.count === "number" ? result.count : rows.length;
+    count.textContent = fmtInt(total);
+    if (!rows.length) {
+      table.hidden = true;
+      empty.hidden = false;
+      empty.textContent = t("overdue.none");
+      return;
+    }
+    table.hidden = false;
+    empty.hidden = total <= rows.length;
+    empty.textContent = t("overdue.more", { shown: fmtInt(rows.length), total: fmtInt(total) });
+    for (const row of rows) {
+      const state_ = row.state || row;
+      const days = overdueDays(state_);
+      body.append(
+        el(
+          "tr",
+          {},
+          el("td", { class: "mono", text: row.dossier_code || state_.dossier_code }),
+          el("td", { text: unitName(state_.unit_code) }),
+          el("td", { text: fmtTimestampDay(state_.received_at) }),
+          el("td", { text: state_.due_date ? fmtDay(state_.due_date) : fmtTimestampDay(state_.due_at) }),
+          el("td", { class: "num late" }, days === null ? "—" : fmtInt(days)),
+        ),
+      );
+    }
+  }
+
+  function renderAll() {
+    renderScopeLine();
+    const d = state.data;
+    if (!d) {
+      renderTiles(null);
+      renderTotals(null);
+      return;
+    }
+    renderTiles(d.summary);
+    renderTotals(d.summary);
+    renderCharts(d.monthly);
+    renderRanking(d.ranking);
+    renderOverdue(d.overdue);
+  }
+
+  // ---------------------------------------------------------------------------- loading
+  async function refresh() {
+    writeUrl();
+    syncFilterControls();
+    renderScopeLine();
+    if (!state.token) {
+      document.body.dataset.state = "needs-token";
+      notice("info", t("notice.needToken"));
+      return;
+    }
+    if (state.from > state.to) {
+      document.body.dataset.state = "invalid";
+      notice("error", t("notice.badDates"));
+      return;
+    }
+    if (state.controller) state.controller.abort();
+    const controller = new AbortController();
+    state.controller = controller;
+    document.body.dataset.state = "loading";
+    document.body.setAttribute("aria-busy", "true");
+    notice("info", t("notice.loading"));
+    const period = { from: state.from, to: state.to, unit: state.unit };
+    const level = childLevel();
+    const settle = (promise) => promise.catch((err) => (err.name === "AbortError" ? err : err));
+    try {
+      const [summary, monthly, ranking, overdue] = await Promise.all([
+        api("/metrics/summary", period, controller.signal),
+        api("/metrics/summary", { ...period, period: "month" }, controller.signal),
+        level
+          ? settle(api("/rankings", { ...period, indicator: state.indicator, level }, controller.signal))
+          : Promise.resolve(null),
+        settle(api("/dossiers", { state: "overdue", ...period, limit: 50 }, controller.signal)),
+      ]);
+      if (controller.signal.aborted) return;
+      for (const part of [ranking, overdue]) if (part && part.name === "AbortError") return;
+      state.data = {
+        summary: (summary.rows && summary.rows[0]) || {},
+        monthly: monthly.rows || [],
+        ranking,
+        overdue,
+      };
+      renderAll();
+      const failed = [ranking, overdue].filter((p) => p instanceof Error);
+      if (failed.length) notice("warn", t("notice.partial", { detail: failed.map(describe).join(" ") }));
+      else notice(null);
+      document.body.dataset.state = "ready";
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      state.data = null;
+      renderAll();
+      notice("error", describe(err));
+      document.body.dataset.state = "error";
+    } finally {
+      if (state.controller === controller) {
+        state.controller = null;
+        document.body.removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  async function start() {
+    if (!state.token) {
+      await refresh();
+      $("#token-input").focus();
+      return;
+    }
+    try {
+      await loadUnits();
+    } catch (err) {
+      notice("error", describe(err));
+      document.body.dataset.state = "error";
+      if (err.status === 401 || err.status === 403) $("#token-input").focus();
+      return;
+    }
+    await refresh();
+  }
+
+  // ----------------------------------------------------------------------------- events
+  function wire() {
+    $("#token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      state.token = $("#token-input").value.trim();
+      if (state.token) window.localStorage.setItem(TOKEN_KEY, state.token);
+      else window.localStorage.removeItem(TOKEN_KEY);
+      renderTokenState();
+      start();
+    });
+    $("#token-clear").addEventListener("click", () => {
+      window.localStorage.removeItem(TOKEN_KEY);
+      state.token = "";
+      state.data = null;
+      $("#token-input").value = "";
+      renderTokenState();
+      renderAll();
+      refresh();
+      $("#token-input").focus();
+    });
+    for (const button of document.querySelectorAll("[data-lang]")) {
+      button.addEventListener("click", () => {
+        state.lang = button.dataset.lang;
+        window.localStorage.setItem(LANG_KEY, state.lang);
+        applyLanguage();
+        writeUrl();
+        renderAll();
+        if (document.body.dataset.state === "needs-token") notice("info", t("notice.needToken"));
+      });
+    }
+    $("#unit-select").addEventListener("change", (event) => {
+      state.unit = event.target.value;
+      refresh();
+    });
+    $("#from-date").addEventListener("change", (event) => {
+      if (!event.target.value) return;
+      state.from = event.target.value;
+      refresh();
+    });
+    $("#to-date").addEventListener("change", (event) => {
+      if (!event.target.value) return;
+      state.to = event.target.value;
+      refresh();
+    });
+    $("#year-select").addEventListener("change", (event) => {
+      const year = Number(event.target.value);
+      const preset = activePreset() || "year";
+      [state.from, state.to] = presetRange(preset === "month" ? "year" : preset, year);
+      refresh();
+    });
+    for (const button of document.querySelectorAll("[data-preset]")) {
+      button.addEventListener("click", () => {
+        const year = Number($("#year-select").value) || Number(today().slice(0, 4));
+        [state.from, state.to] = presetRange(button.dataset.preset, year);
+        refresh();
+      });
+    }
+    $("#indicator-select").addEventListener("change", (event) => {
+      state.indicator = event.target.value;
+      refresh();
+    });
+  }
+
+  function main() {
+    readUrl();
+    state.token = window.localStorage.getItem(TOKEN_KEY) || "";
+    $("#token-input").value = state.token;
+    applyLanguage();
+    wire();
+    renderAll();
+    start();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", main);
+  else main();
+})();
