@@ -29,7 +29,15 @@ PG_ADMIN_DSN = os.environ.get(
     "ONESTOP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = [b for b in os.environ.get("ONESTOP_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
-TABLES = ["dossier_events", "dossiers", "api_keys", "procedures", "units", "calendar_overrides"]
+TABLES = [
+    "dossier_events",
+    "dossiers",
+    "api_keys",
+    "procedures",
+    "units",
+    "calendar_overrides",
+    "signed_requests",
+]
 
 KeyFactory = Callable[..., Awaitable[str]]
 

@@ -23,6 +23,7 @@ class Principal:
     name: str
     source: str
     scopes: frozenset[Scope]
+    signing: bool = False
 
     def allows(self, scope: Scope) -> bool:
         return Scope.admin in self.scopes or scope in self.scopes
@@ -52,7 +53,9 @@ async def authenticate(
         ).scalar_one_or_none()
     if key is None or not same(key.key_hash, digest):
         raise Unauthorized("unknown or revoked token")
-    principal = Principal(key.id, key.name, key.source, frozenset(Scope(s) for s in key.scopes))
+    principal = Principal(
+        key.id, key.name, key.source, frozenset(Scope(s) for s in key.scopes), key.signing
+    )
     request.state.principal = principal
     return principal
 

@@ -7,6 +7,7 @@ from app.auth import service
 from app.auth.deps import RequireAdmin
 from app.auth.models import ApiKey
 from app.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList, ApiKeyOut
+from app.auth.signing import signing_secret
 from app.db import SessionDep
 from app.errors import AUTH_RESPONSES, NotFound, responses
 
@@ -32,7 +33,8 @@ async def create_key(
     key, secret = await service.create(
         session=session, data=data, server_secret=request.app.state.hashing_secret
     )
-    return ApiKeyCreated(**_out(key).model_dump(), key=secret)
+    signing = signing_secret(request.app.state.hashing_secret, key.id) if key.signing else None
+    return ApiKeyCreated(**_out(key).model_dump(), key=secret, signing_secret=signing)
 
 
 @router.get(

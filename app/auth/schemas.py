@@ -25,6 +25,11 @@ class ApiKeyIn(BaseModel):
         description="The pushing system this key belongs to (default: the name). Event ids "
         "are unique per source, so a rotated key keeps its source and its history.",
     )
+    signing: bool = Field(
+        default=False,
+        description="Require signed ingest requests (webhook-id, webhook-timestamp, "
+        "webhook-signature; see docs/signing.md). The signing secret is shown once.",
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -33,12 +38,18 @@ class ApiKeyOut(BaseModel):
     scopes: list[Scope]
     source: str
     prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    signing: bool = Field(description="Whether ingest requests must be signed.")
     created_at: datetime
     revoked_at: datetime | None = None
 
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret. Shown only in this response; store it now.")
+    signing_secret: str | None = Field(
+        default=None,
+        description="For a signing key: the HMAC secret (`whsec_…`) to sign requests with. "
+        "Shown only in this response.",
+    )
 
 
 class ApiKeyList(BaseModel):

@@ -23,6 +23,7 @@ async def create(
         prefix=visible_prefix(secret),
         key_hash=hash_secret(secret, server_secret),
         scopes=sorted({s.value for s in data.scopes}),
+        signing=data.signing,
         created_at=utcnow(),
     )
     session.add(key)

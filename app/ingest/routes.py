@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.auth.deps import Principal, require_scope
 from app.auth.keys import Scope
+from app.auth.signing import check_request
 from app.db import Database, get_database
 from app.errors import (
     AUTH_RESPONSES,
@@ -25,6 +26,10 @@ from app.ingest.schemas import BatchIn, BatchOut, EventAck, EventIn, ValidationC
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 _EVENT_SCHEMA = {"$ref": "#/components/schemas/EventIn"}
+SIGNING_NOTE = (
+    "A key created with `signing: true` must sign the request with the `webhook-id`, "
+    "`webhook-timestamp` and `webhook-signature` headers; otherwise 401 `bad_signature`."
+)
 
 
 async def read_json(request: Request) -> Any:
@@ -47,7 +52,7 @@ def validation_context(db: Database) -> ValidationContext:
     summary="Push one event",
     description="Stores one status change and refolds its dossier. 201 `accepted` when new; "
     "200 `duplicate` when this source already sent the same event; 409 when it sent a "
-    "different event under the same `event_id` (the first one is kept).",
+    "different event under the same `event_id` (the first one is kept). " + SIGNING_NOTE,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -66,11 +71,12 @@ async def push_event(
     principal: Principal = Depends(require_scope(Scope.ingest)),
     db: Database = Depends(get_database),
 ) -> Any:
+    claim = await check_request(request, principal)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise Unprocessable("an event must be a JSON object", ["body"])
     outcome = await service.ingest(
-        db, source=principal.source, items=[body], ctx=validation_context(db)
+        db, source=principal.source, items=[body], ctx=validation_context(db), claim=claim
     )
     result = outcome.results[0]
     if result.result == "invalid":
@@ -92,7 +98,7 @@ async def push_event(
     "stored even when neighbours are invalid. `results` gives each item's outcome by index "
     "(`accepted`, `duplicate`, `conflict`, `invalid` with its errors); `rejected` counts "
     "conflicts and invalid items. The batch is one transaction: after a 5xx nothing was "
-    "stored and it is safe to resend.",
+    "stored and it is safe to resend. " + SIGNING_NOTE,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -106,6 +112,7 @@ async def push_batch(
     principal: Principal = Depends(require_scope(Scope.ingest)),
     db: Database = Depends(get_database),
 ) -> BatchOut:
+    claim = await check_request(request, principal)
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise Unprocessable("expected an object with an 'events' array", ["body", "events"])
@@ -115,7 +122,7 @@ async def push_batch(
             f"a batch holds at most {db.settings.max_batch} events; this one has {len(events)}"
         )
     outcome = await service.ingest(
-        db, source=principal.source, items=events, ctx=validation_context(db)
+        db, source=principal.source, items=events, ctx=validation_context(db), claim=claim
     )
     return BatchOut(
         accepted=outcome.accepted,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,12 +75,18 @@ def validate_items(
 
 
 async def ingest(
-    db: Database, *, source: str, items: Sequence[Any], ctx: ValidationContext
+    db: Database,
+    *,
+    source: str,
+    items: Sequence[Any],
+    ctx: ValidationContext,
+    claim: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> IngestOutcome:
     """Validate, store and fold a batch; every valid event is stored or reported as not new.
 
     The batch is one transaction: it is applied whole or (on a database failure) not at all,
     so a client may simply resend it. Deadlocks between concurrent writers are retried.
+    ``claim`` runs first inside that transaction (a signed request records its id there).
     """
     valid, invalid = validate_items(items, ctx)
     attempt = 0
@@ -88,6 +94,8 @@ async def ingest(
         attempt += 1
         try:
             async with db.write_guard(), db.sessionmaker() as session, session.begin():
+                if claim is not None:
+                    await claim(session)
                 outcome = await _store(session, db, source=source, valid=valid)
             break
         except DBAPIError as exc:
