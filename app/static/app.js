@@ -56,9 +56,9 @@
       "overdue.title": "Hồ sơ quá hạn đang xử lý",
       "overdue.code": "Mã hồ sơ",
       "overdue.unit": "Đơn vị",
-      "overdue.received": "Tiếp nhận",
+      "overdue.received": "tiếp nhận",
       "overdue.due": "Hạn trả",
-      "overdue.late": "Quá hạn (ngày)",
+      "overdue.late": "Số ngày quá hạn",
       "overdue.none": "Không có hồ sơ quá hạn. Tốt!",
       "overdue.more": "Đang hiển thị {shown} / {total} hồ sơ.",
       "overdue.caption": "Hồ sơ chưa giải quyết đã quá hạn trả vào cuối kỳ",
@@ -87,8 +87,9 @@
       "totals.resolved": "Đã giải quyết",
       "totals.in_progress": "Đang xử lý",
       "totals.overdue_open": "Đang xử lý quá hạn",
-      "totals.processing": "Thời gian giải quyết (ngày làm việc)",
-      "totals.processingValue": "trung vị {p50} · 90% trong {p90}",
+      "totals.p50": "Một nửa số hồ sơ giải quyết trong",
+      "totals.p90": "90% số hồ sơ giải quyết trong",
+      "totals.days": "{days} ngày làm việc",
       "totals.payment": "Thanh toán trực tuyến",
       "totals.signed": "Kết quả ký số",
       "scope.all": "Tất cả đơn vị",
@@ -149,9 +150,9 @@
       "overdue.title": "Open dossiers past their due date",
       "overdue.code": "Dossier code",
       "overdue.unit": "Unit",
-      "overdue.received": "Received",
+      "overdue.received": "received",
       "overdue.due": "Due",
-      "overdue.late": "Overdue (days)",
+      "overdue.late": "Days overdue",
       "overdue.none": "No overdue dossiers. Well done!",
       "overdue.more": "Showing {shown} of {total} dossiers.",
       "overdue.caption": "Dossiers still open and past their due date at the end of the period",
@@ -180,8 +181,9 @@
       "totals.resolved": "Resolved",
       "totals.in_progress": "In progress",
       "totals.overdue_open": "Open and overdue",
-      "totals.processing": "Processing time (working days)",
-      "totals.processingValue": "median {p50} · 90% within {p90}",
+      "totals.p50": "Half of the dossiers resolved within",
+      "totals.p90": "90% of the dossiers resolved within",
+      "totals.days": "{days} working days",
       "totals.payment": "Paid online",
       "totals.signed": "Digitally signed results",
       "scope.all": "All units",
@@ -242,8 +244,11 @@
 
   function figure(row, id) {
     const def = INDICATORS[id];
-    const num = def.num(row);
-    const den = def.den(row);
+    // The API sends each rate with `<rate>_numerator` and `<rate>_denominator`; the formulas
+    // above are the fallback for rows that carry only the counts.
+    const sent = (suffix) => row[`${id}_${suffix}`];
+    const num = typeof sent("numerator") === "number" ? sent("numerator") : def.num(row);
+    const den = typeof sent("denominator") === "number" ? sent("denominator") : def.den(row);
     const server = row[id];
     const value = typeof server === "number" ? server : server === null ? null : ratio(num, den);
     return { value, num, den };
@@ -276,7 +281,7 @@
       ? "—"
       : new Intl.NumberFormat(locale(), {
           style: "percent",
-          maximumFractionDigits: v > 0.999 && v < 1 ? 2 : v < 0.001 && v > 0 ? 2 : 1,
+          maximumFractionDigits: 2,
           minimumFractionDigits: 0,
         }).format(v);
   const fmtDays = (v) =>
@@ -602,13 +607,8 @@
       ["totals.resolved", fmtInt(n(r.resolved))],
       ["totals.in_progress", fmtInt(n(r.in_progress))],
       ["totals.overdue_open", fmtInt(n(r.in_progress_overdue))],
-      [
-        "totals.processing",
-        t("totals.processingValue", {
-          p50: fmtDays(r.processing_days_p50),
-          p90: fmtDays(r.processing_days_p90),
-        }),
-      ],
+      ["totals.p50", t("totals.days", { days: fmtDays(r.processing_days_p50) })],
+      ["totals.p90", t("totals.days", { days: fmtDays(r.processing_days_p90) })],
       ["totals.payment", `${fmtPct(payment.value)} (${fmtInt(payment.num)}/${fmtInt(payment.den)})`],
       ["totals.signed", `${fmtPct(signed.value)} (${fmtInt(signed.num)}/${fmtInt(signed.den)})`],
     ];
@@ -668,6 +668,7 @@
       ],
       chartLayout({
         barmode: "stack",
+        legend: { orientation: "h", y: -0.18, x: 0, traceorder: "normal" },
         yaxis: { rangemode: "tozero", tickformat: ",d", gridcolor: "#e3e8ef", fixedrange: true },
       }),
       config,
@@ -705,7 +706,10 @@
     const table = $("#ranking-table");
     body.replaceChildren();
     const level = childLevel();
-    const lower = Boolean(INDICATORS[state.indicator].lowerIsBetter);
+    const lower =
+      result && typeof result.lower_is_better === "boolean"
+        ? result.lower_is_better
+        : Boolean(INDICATORS[state.indicator].lowerIsBetter);
     $("#ranking-caption").textContent = t("ranking.caption", {
       indicator: t(`ind.${state.indicator}`) + (lower ? ` (${t("ranking.lowerBetter")})` : ""),
       level: level || "—",
@@ -800,10 +804,23 @@
         el(
           "tr",
           {},
-          el("td", { class: "mono", text: row.dossier_code || state_.dossier_code }),
+          el(
+            "td",
+            {},
+            el("span", { class: "mono", text: row.dossier_code || state_.dossier_code }),
+            el(
+              "span",
+              { class: "sub" },
+              `${t("overdue.received")} ${
+                state_.received_date ? fmtDay(state_.received_date) : fmtTimestampDay(state_.received_at)
+              }`,
+            ),
+          ),
           el("td", { text: unitName(state_.unit_code) }),
-          el("td", { text: fmtTimestampDay(state_.received_at) }),
-          el("td", { text: state_.due_date ? fmtDay(state_.due_date) : fmtTimestampDay(state_.due_at) }),
+          el("td", {
+            class: "nowrap",
+            text: state_.due_date ? fmtDay(state_.due_date) : fmtTimestampDay(state_.due_at),
+          }),
           el("td", { class: "num late" }, days === null ? "—" : fmtInt(days)),
         ),
       );
