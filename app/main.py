@@ -16,9 +16,12 @@ from app.auth.routes import router as auth_router
 from app.config import Settings, get_settings
 from app.db import Database
 from app.dossiers.routes import router as dossiers_router
+from app.dvcqg.routes import DOC_MODELS as DVCQG_DOC_MODELS
+from app.dvcqg.routes import router as dvcqg_router
 from app.errors import install_handlers
 from app.ingest.routes import DOC_MODELS
 from app.ingest.routes import router as ingest_router
+from app.metrics.routes import router as metrics_router
 from app.middleware import BodySizeLimit
 from app.reference.calendar_routes import router as calendar_router
 from app.reference.routes import router as reference_router
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, auth_router, ingest_router, reference_router, dossiers_router):
         app.include_router(router)
     app.include_router(calendar_router)
+    app.include_router(dvcqg_router)
+    app.include_router(metrics_router)
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     logging.getLogger("onestop").setLevel(settings.log_level)
@@ -72,7 +77,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in DOC_MODELS:
+    for model in (*DOC_MODELS, *DVCQG_DOC_MODELS):
         doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(doc.pop("$defs", {}))
         components[model.__name__] = doc

@@ -22,9 +22,14 @@ SCOPES = {
     ("PUT", "/api/v1/procedures/{code}"): "admin",
     ("GET", "/api/v1/procedures"): "read",
     ("GET", "/api/v1/dossiers/{code}"): "read",
+    ("POST", "/api/v1/dvcqg/dossiers"): "ingest",
+    ("POST", "/api/v1/dvcqg/progress"): "ingest",
     ("GET", "/api/v1/calendar"): "read",
     ("PUT", "/api/v1/calendar/{day}"): "admin",
     ("DELETE", "/api/v1/calendar/{day}"): "admin",
+    ("GET", "/api/v1/metrics/procedures"): "read",
+    ("GET", "/api/v1/metrics/{family}"): "read",
+    ("GET", "/api/v1/rankings"): "read",
 }
 OTHER_SCOPE = {"admin": "read", "read": "ingest", "ingest": "read"}
 

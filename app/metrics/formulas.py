@@ -1,0 +1,424 @@
+"""Every metric, once: what it counts, in words (the docstring) and in SQL (the body).
+
+Three bases decide which dossiers a count looks at (CONTRACT.md, "Which dossiers count"):
+
+- ``intake``: dossiers received in the period (local ``received_date`` in it); a refused dossier
+  is never received;
+- ``resolution``: dossiers resolved in the period (local ``resolved_date`` in it: the first
+  ``resolved`` event, else the first ``returned``), whatever happened to them later, unless
+  they were withdrawn, stopped or refused before they were resolved;
+- ``backlog``: dossiers received before the end of the period (or now, if sooner) and still
+  open then: not resolved, and not withdrawn, stopped or refused, before it.
+
+A count is a condition on a dossier of its basis; a rate divides sums of counts; a rate over
+zero is ``None``. The docstrings are the OpenAPI descriptions of the fields (``describe``), so
+the words a client reads are the words the code is written against.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.dossiers.models import Dossier as D
+
+
+class Basis(StrEnum):
+    intake = "intake"
+    resolution = "resolution"
+    backlog = "backlog"
+
+
+Condition = Callable[[Any], ColumnElement[bool]]
+
+
+def _words(fn: Callable[..., Any]) -> str:
+    return " ".join((inspect.getdoc(fn) or "").split())
+
+
+@dataclass(frozen=True)
+class Count:
+    """A number of dossiers of a basis that meet a condition (``end``: the period's end)."""
+
+    name: str
+    basis: Basis
+    condition: Condition
+
+    @property
+    def description(self) -> str:
+        return _words(self.condition)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``sum(numerator) / sum(denominator)`` over counts; ``None`` when the denominator is 0."""
+
+    name: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    formula: Callable[..., Any]
+    lower_is_better: bool = False
+
+    @property
+    def description(self) -> str:
+        return _words(self.formula)
+
+    def value(self, counts: Mapping[str, int]) -> tuple[float | None, int, int]:
+        numerator = sum(counts[n] for n in self.numerator)
+        denominator = sum(counts[n] for n in self.denominator)
+        return (numerator / denominator if denominator else None), numerator, denominator
+
+
+# --- conditions (the docstring is the field's definition) -----------------------------------
+
+
+def received(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period: their receipt (NgayTiepNhan, local date) falls in it.
+    A refused dossier is never received."""
+    return true()
+
+
+def received_online(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period through the online channel (KenhThucHien 2)."""
+    return D.channel == "online"
+
+
+def received_direct(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period at the one-stop desk (KenhThucHien 1)."""
+    return D.channel == "direct"
+
+
+def received_postal(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period by post (KenhThucHien 3)."""
+    return D.channel == "postal"
+
+
+def fee_required(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period for which the procedure charges a fee."""
+    return D.fee_required.is_(True)
+
+
+def paid_online(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period that charge a fee and whose fee was paid online."""
+    return and_(D.fee_required.is_(True), D.paid_online.is_(True))
+
+
+def with_digitized_component(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period with at least one digitized component."""
+    return D.components_digitized >= 1
+
+
+def fully_digitized(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period with at least one component, all of them digitized."""
+    return and_(D.components_total > 0, D.components_digitized == D.components_total)
+
+
+def resolved(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period: the first `resolved` event (else the first `returned`)
+    falls in it, whatever happened later; a dossier withdrawn, stopped or refused before it
+    was resolved is not resolved."""
+    return true()
+
+
+def result_digitized(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period whose result has an electronic file."""
+    return D.result_digitized.is_(True)
+
+
+def result_signed(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period whose result was digitally signed."""
+    return D.result_signed.is_(True)
+
+
+def _late() -> ColumnElement[bool]:
+    return and_(D.due_at.is_not(None), D.resolved_at > D.due_at)
+
+
+def _early() -> ColumnElement[bool]:
+    return and_(D.due_date.is_not(None), D.resolved_date < D.due_date)
+
+
+def resolved_early(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period on a calendar day before the day of their due_at."""
+    return _early()
+
+
+def resolved_on_time(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period neither early nor late: on the due day no later than
+    due_at, or without a due_at."""
+    return and_(~_early(), ~_late())
+
+
+def resolved_late(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period after their due_at (on the due day after its hour is
+    late)."""
+    return _late()
+
+
+def in_progress(end: Any) -> ColumnElement[bool]:
+    """Dossiers received before the end of the period (or now, if sooner) and still open then:
+    not resolved, and not withdrawn, stopped or refused, before it."""
+    return true()
+
+
+def in_progress_overdue(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period whose due_at is before it."""
+    return and_(D.due_at.is_not(None), D.due_at < end)
+
+
+def in_progress_within_deadline(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period whose due_at is not before it (or who
+    have none)."""
+    return or_(D.due_at.is_(None), D.due_at >= end)
+
+
+COUNTS: dict[str, Count] = {
+    c.name: c
+    for c in (
+        Count("received", Basis.intake, received),
+        Count("received_online", Basis.intake, received_online),
+        Count("received_direct", Basis.intake, received_direct),
+        Count("received_postal", Basis.intake, received_postal),
+        Count("fee_required", Basis.intake, fee_required),
+        Count("paid_online", Basis.intake, paid_online),
+        Count("with_digitized_component", Basis.intake, with_digitized_component),
+        Count("fully_digitized", Basis.intake, fully_digitized),
+        Count("resolved", Basis.resolution, resolved),
+        Count("result_digitized", Basis.resolution, result_digitized),
+        Count("result_signed", Basis.resolution, result_signed),
+        Count("resolved_early", Basis.resolution, resolved_early),
+        Count("resolved_on_time", Basis.resolution, resolved_on_time),
+        Count("resolved_late", Basis.resolution, resolved_late),
+        Count("in_progress", Basis.backlog, in_progress),
+        Count("in_progress_overdue", Basis.backlog, in_progress_overdue),
+        Count("in_progress_within_deadline", Basis.backlog, in_progress_within_deadline),
+    )
+}
+
+
+# --- rates (the docstring is the field's definition) ----------------------------------------
+
+
+def online_rate(received_online: int, received: int) -> float:
+    """received_online / received: the share of dossiers received in the period that came
+    in online."""
+    return received_online / received
+
+
+def online_payment_rate(paid_online: int, fee_required: int) -> float:
+    """paid_online / fee_required: among dossiers received in the period that charge a fee,
+    the share paid online."""
+    return paid_online / fee_required
+
+
+def digitized_component_rate(with_digitized_component: int, received: int) -> float:
+    """with_digitized_component / received: the share of dossiers received in the period with
+    at least one digitized component."""
+    return with_digitized_component / received
+
+
+def fully_digitized_rate(fully_digitized: int, received: int) -> float:
+    """fully_digitized / received: the share of dossiers received in the period with every
+    component digitized."""
+    return fully_digitized / received
+
+
+def result_digitized_rate(result_digitized: int, resolved: int) -> float:
+    """result_digitized / resolved: the share of dossiers resolved in the period with an
+    electronic result."""
+    return result_digitized / resolved
+
+
+def result_signed_rate(result_signed: int, resolved: int) -> float:
+    """result_signed / resolved: the share of dossiers resolved in the period with a digitally
+    signed result."""
+    return result_signed / resolved
+
+
+def on_time_rate(resolved_early: int, resolved_on_time: int, resolved: int) -> float:
+    """(resolved_early + resolved_on_time) / resolved: the share of dossiers resolved in the
+    period that were resolved no later than their due_at."""
+    return (resolved_early + resolved_on_time) / resolved
+
+
+def overdue_rate(
+    resolved_late: int, in_progress_overdue: int, resolved: int, in_progress: int
+) -> float:
+    """(resolved_late + in_progress_overdue) / (resolved + in_progress): late resolved and
+    overdue open dossiers over resolved and open ones; lower is better."""
+    return (resolved_late + in_progress_overdue) / (resolved + in_progress)
+
+
+RATES: dict[str, Rate] = {
+    r.name: r
+    for r in (
+        Rate("online_rate", ("received_online",), ("received",), online_rate),
+        Rate("online_payment_rate", ("paid_online",), ("fee_required",), online_payment_rate),
+        Rate(
+            "digitized_component_rate",
+            ("with_digitized_component",),
+            ("received",),
+            digitized_component_rate,
+        ),
+        Rate("fully_digitized_rate", ("fully_digitized",), ("received",), fully_digitized_rate),
+        Rate("result_digitized_rate", ("result_digitized",), ("resolved",), result_digitized_rate),
+        Rate("result_signed_rate", ("result_signed",), ("resolved",), result_signed_rate),
+        Rate("on_time_rate", ("resolved_early", "resolved_on_time"), ("resolved",), on_time_rate),
+        Rate(
+            "overdue_rate",
+            ("resolved_late", "in_progress_overdue"),
+            ("resolved", "in_progress"),
+            overdue_rate,
+            lower_is_better=True,
+        ),
+    )
+}
+
+
+# --- processing time (from a per-value histogram of working days) ---------------------------
+
+PROCESSING_DAYS = (
+    "Working days from receipt to resolution of dossiers resolved in the period: the working "
+    "days d with receipt day < d <= resolution day (a dossier resolved on the day it was "
+    "received took 0). Weekends, public holidays and admin days off are skipped."
+)
+
+
+def processing_days_mean(histogram: Mapping[int, int]) -> float | None:
+    """The mean processing time in working days of dossiers resolved in the period (those with a
+    known receipt date)."""
+    n = sum(histogram.values())
+    return sum(v * c for v, c in histogram.items()) / n if n else None
+
+
+def percentile(histogram: Mapping[int, int], p: int) -> int | None:
+    """Nearest-rank percentile: the smallest value with at least p% of dossiers at or below it."""
+    n = sum(histogram.values())
+    if n == 0:
+        return None
+    at_or_below = 0
+    for value in sorted(histogram):
+        at_or_below += histogram[value]
+        if at_or_below * 100 >= p * n:
+            return value
+    raise AssertionError("unreachable: the cumulative count reaches n")
+
+
+def processing_days_p50(histogram: Mapping[int, int]) -> int | None:
+    """The median processing time in working days of dossiers resolved in the period, by the
+    nearest-rank method: the smallest value with at least 50% of dossiers at or below it."""
+    return percentile(histogram, 50)
+
+
+def processing_days_p90(histogram: Mapping[int, int]) -> int | None:
+    """The 90th percentile of processing time in working days of dossiers resolved in the
+    period, by the nearest-rank method: the smallest value with at least 90% of dossiers at or
+    below it."""
+    return percentile(histogram, 90)
+
+
+def lateness_days_mean(lateness_days_total: int, resolved_late: int) -> float | None:
+    """The mean number of working days past due of dossiers resolved late in the period: the
+    working days d with due day < d <= resolution day, over resolved_late."""
+    return lateness_days_total / resolved_late if resolved_late else None
+
+
+def processing_days_count(histogram: Mapping[int, int]) -> int:
+    """The number of dossiers resolved in the period with a known receipt date: the dossiers
+    the processing-time figures are computed over."""
+    return sum(histogram.values())
+
+
+STATISTICS: dict[str, Callable[..., Any]] = {
+    "processing_days_count": processing_days_count,
+    "processing_days_mean": processing_days_mean,
+    "processing_days_p50": processing_days_p50,
+    "processing_days_p90": processing_days_p90,
+    "lateness_days_mean": lateness_days_mean,
+}
+
+
+# --- families ---------------------------------------------------------------------------------
+
+
+class Family(StrEnum):
+    delay = "delay"
+    digitization = "digitization"
+    online = "online"
+    summary = "summary"
+
+
+FAMILY_FIELDS: dict[Family, tuple[str, ...]] = {
+    Family.online: (
+        "received",
+        "received_online",
+        "received_direct",
+        "received_postal",
+        "online_rate",
+        "fee_required",
+        "paid_online",
+        "online_payment_rate",
+    ),
+    Family.digitization: (
+        "received",
+        "with_digitized_component",
+        "digitized_component_rate",
+        "fully_digitized",
+        "fully_digitized_rate",
+        "resolved",
+        "result_digitized",
+        "result_digitized_rate",
+        "result_signed",
+        "result_signed_rate",
+    ),
+    Family.delay: (
+        "resolved",
+        "resolved_early",
+        "resolved_on_time",
+        "resolved_late",
+        "on_time_rate",
+        "in_progress",
+        "in_progress_overdue",
+        "overdue_rate",
+        "processing_days_count",
+        "processing_days_mean",
+        "processing_days_p50",
+        "processing_days_p90",
+        "lateness_days_mean",
+    ),
+}
+FAMILY_FIELDS[Family.summary] = tuple(
+    dict.fromkeys(
+        FAMILY_FIELDS[Family.online]
+        + FAMILY_FIELDS[Family.digitization]
+        + FAMILY_FIELDS[Family.delay]
+    )
+)
+
+
+def counts_needed(fields: Sequence[str]) -> set[str]:
+    """The counts the fields are computed from."""
+    needed: set[str] = set()
+    for name in fields:
+        if name in COUNTS:
+            needed.add(name)
+        elif name in RATES:
+            needed.update(RATES[name].numerator + RATES[name].denominator)
+        elif name == "lateness_days_mean":
+            needed.add("resolved_late")
+    return needed
+
+
+def description(name: str) -> str:
+    """The definition in words of a field (count, rate or statistic)."""
+    if name in COUNTS:
+        return COUNTS[name].description
+    if name in RATES:
+        return RATES[name].description
+    return _words(STATISTICS[name])

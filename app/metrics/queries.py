@@ -1,0 +1,308 @@
+"""The SQL behind the metrics: GROUP BY in the database over indexed columns of ``dossiers``.
+
+Each basis (intake, resolution, backlog) is one aggregate query that sums a CASE per count,
+grouped by the grouping key and the period bucket; processing times come back as a histogram
+(one row per group, bucket and number of working days) so means and nearest-rank percentiles
+are exact without loading dossiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.db import UTCDateTime
+from app.dossiers.models import Dossier as D
+from app.metrics.formulas import COUNTS, Basis
+from app.reference.calendar import working_days_sql
+from app.reference.models import Unit
+
+
+class Period(StrEnum):
+    none = "none"
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+
+class GroupBy(StrEnum):
+    none = "none"
+    unit = "unit"
+    procedure = "procedure"
+    sector = "sector"
+
+
+GROUP_COLUMNS: dict[GroupBy, Any] = {
+    GroupBy.unit: D.unit_code,
+    GroupBy.procedure: D.procedure_code,
+    GroupBy.sector: D.sector_code,
+}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A period bucket, clipped to the query's dates; ``end`` is capped at now."""
+
+    number: int
+    key: str | None
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The instant a local calendar day begins."""
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def bucket_number(day: date, period: Period) -> int:
+    if period is Period.month:
+        return day.year * 100 + day.month
+    if period is Period.quarter:
+        return day.year * 10 + (day.month + 2) // 3
+    if period is Period.year:
+        return day.year
+    return 0
+
+
+def bucket_number_sql(column: Any, period: Period) -> ColumnElement[int]:
+    """The same bucket number as :func:`bucket_number`, computed by the database."""
+    if period is Period.none:
+        return literal(0, Integer)
+    year = cast(extract("year", column), Integer)
+    month = cast(extract("month", column), Integer)
+    if period is Period.month:
+        return year * 100 + month
+    if period is Period.quarter:
+        return year * 10 + (month + 2) / 3
+    return year
+
+
+def _bucket_key(day: date, period: Period) -> str | None:
+    if period is Period.month:
+        return f"{day.year}-{day.month:02d}"
+    if period is Period.quarter:
+        return f"{day.year}-Q{(day.month + 2) // 3}"
+    if period is Period.year:
+        return str(day.year)
+    return None
+
+
+def make_buckets(
+    first: date, last: date, period: Period, zone: ZoneInfo, now: datetime
+) -> list[Bucket]:
+    """The buckets covering ``first`` … ``last``, in order, each clipped to that range."""
+    buckets: list[Bucket] = []
+    day = first
+    while day <= last:
+        number = bucket_number(day, period)
+        end_day = day
+        while end_day < last and bucket_number(end_day + timedelta(days=1), period) == number:
+            end_day += timedelta(days=1)
+        end = min(day_start(end_day + timedelta(days=1), zone), now)
+        buckets.append(
+            Bucket(number, _bucket_key(day, period), day, end_day, day_start(day, zone), end)
+        )
+        day = end_day + timedelta(days=1)
+    return buckets
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which dossiers are counted at all: a set of unit codes, and a unit level label."""
+
+    unit_codes: Sequence[str] | None = None
+    level: str | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        if self.unit_codes is not None:
+            clauses.append(D.unit_code.in_(list(self.unit_codes)))
+        if self.level is not None:
+            clauses.append(D.unit_code.in_(select(Unit.code).where(Unit.level == self.level)))
+        return clauses
+
+
+GroupKey = tuple[str | None, int]
+
+
+@dataclass
+class Aggregate:
+    """Counts (and the histogram of processing days) per (group value, bucket number)."""
+
+    counts: dict[GroupKey, dict[str, int]] = field(default_factory=dict)
+    processing_days: dict[GroupKey, dict[int, int]] = field(default_factory=dict)
+    lateness_days_total: dict[GroupKey, int] = field(default_factory=dict)
+
+    def add(self, key: GroupKey, name: str, value: int) -> None:
+        self.counts.setdefault(key, {})[name] = int(value or 0)
+
+
+def resolved_in(first: date, last: date) -> list[ColumnElement[bool]]:
+    """The resolution basis: resolved in first … last, not closed before it was resolved."""
+    return [
+        D.resolved_date >= first,
+        D.resolved_date <= last,
+        or_(D.closed_at.is_(None), D.closed_at >= D.resolved_at),
+    ]
+
+
+def received_in(first: date, last: date) -> list[ColumnElement[bool]]:
+    """The intake basis: received (never refused) in first … last."""
+    return [D.received_date >= first, D.received_date <= last]
+
+
+def open_at(end: Any) -> list[ColumnElement[bool]]:
+    """The backlog basis at instant ``end``: received before it and not ended before it."""
+    return [
+        D.received_date.is_not(None),
+        D.received_at < end,
+        or_(D.ended_at.is_(None), D.ended_at >= end),
+    ]
+
+
+def _sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+async def aggregate(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    buckets: Sequence[Bucket],
+    period: Period,
+    group_by: GroupBy,
+    counts: Iterable[str],
+    processing_days: bool = False,
+    lateness_days: bool = False,
+) -> Aggregate:
+    """Every requested count per (group, bucket), in at most four GROUP BY queries."""
+    out = Aggregate()
+    if not buckets:
+        return out
+    first, last = buckets[0].first, buckets[-1].last
+    by_basis: dict[Basis, list[str]] = {b: [] for b in Basis}
+    for name in counts:
+        by_basis[COUNTS[name].basis].append(name)
+    group = GROUP_COLUMNS.get(group_by)
+    keys: list[Any] = [group] if group is not None else []
+
+    async def run(
+        columns: list[Any], names: list[str], where: list[Any], bucket: Any, joined: Any = None
+    ) -> None:
+        stmt = select(*keys, bucket.label("bucket"), *columns)
+        if joined is not None:
+            stmt = stmt.select_from(joined)
+        # a bucket of the joined buckets table is a column; a literal bucket (period=none)
+        # cannot be grouped on in PostgreSQL, and needs not be
+        by_bucket = period is not Period.none or joined is not None
+        grouping = [*keys, bucket] if by_bucket else keys
+        stmt = stmt.where(*where, *scope.where())
+        if grouping:
+            stmt = stmt.group_by(*grouping)
+        for row in await session.execute(stmt):
+            values = tuple(row)
+            if values[len(keys)] is None:  # an aggregate over no rows at all
+                continue
+            gkey: GroupKey = (values[0], int(values[1])) if keys else (None, int(values[0]))
+            for name, value in zip(names, values[len(keys) + 1 :], strict=True):
+                if name == "__lateness":
+                    out.lateness_days_total[gkey] = int(value or 0)
+                else:
+                    out.add(gkey, name, value)
+
+    if names := by_basis[Basis.intake]:
+        columns = [_sum(COUNTS[n].condition(None)) for n in names]
+        await run(
+            columns, names, received_in(first, last), bucket_number_sql(D.received_date, period)
+        )
+    names = by_basis[Basis.resolution]
+    if names or lateness_days:
+        columns = [_sum(COUNTS[n].condition(None)) for n in names]
+        if lateness_days:
+            late = COUNTS["resolved_late"].condition(None)
+            columns.append(
+                func.sum(case((late, working_days_sql(D.due_date, D.resolved_date)), else_=0))
+            )
+            names = [*names, "__lateness"]
+        await run(
+            columns, names, resolved_in(first, last), bucket_number_sql(D.resolved_date, period)
+        )
+    if names := by_basis[Basis.backlog]:
+        table = _buckets_table(buckets)
+        columns = [_sum(COUNTS[n].condition(table.c.end_at)) for n in names]
+        joined = D.__table__.join(
+            table,
+            and_(D.received_date <= table.c.last_day, *open_at(table.c.end_at)),
+        )
+        await run(columns, names, [], table.c.number, joined)
+    if processing_days:
+        await _histogram(session, out, scope, first, last, period, group)
+    return out
+
+
+def _buckets_table(buckets: Sequence[Bucket]) -> Any:
+    """The buckets as a derived table (number, last_day, end_at) to join open dossiers to."""
+    rows = [
+        select(
+            literal(b.number, Integer).label("number"),
+            literal(b.last, Date).label("last_day"),
+            literal(b.end, UTCDateTime()).label("end_at"),
+        )
+        for b in buckets
+    ]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("buckets")
+
+
+async def _histogram(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    first: date,
+    last: date,
+    period: Period,
+    group: Any,
+) -> None:
+    """Resolved dossiers per (group, bucket, working days from receipt to resolution)."""
+    columns = [group.label("g")] if group is not None else []
+    inner = (
+        select(
+            *columns,
+            bucket_number_sql(D.resolved_date, period).label("b"),
+            working_days_sql(D.received_date, D.resolved_date).label("days"),
+        )
+        .where(*resolved_in(first, last), D.received_date.is_not(None), *scope.where())
+        .subquery("processing")
+    )
+    keys = [inner.c.g] if group is not None else []
+    stmt = (
+        select(*keys, inner.c.b, inner.c.days, func.count())
+        .where(inner.c.days.is_not(None))
+        .group_by(*keys, inner.c.b, inner.c.days)
+    )
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if group is not None else None
+        b, days, count = values[-3:]
+        out.processing_days.setdefault((g, int(b)), {})[int(days)] = int(count)

@@ -1,0 +1,322 @@
+"""Metric rows: run the aggregates, zero-fill the buckets, apply the formulas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound, Unprocessable
+from app.metrics import formulas as f
+from app.metrics.queries import Aggregate, Bucket, GroupBy, GroupKey, Period, Scope, aggregate
+from app.metrics.queries import make_buckets as _make_buckets
+from app.reference.calendar import FIRST_DAY, LAST_DAY
+from app.reference.models import Procedure, Unit
+from app.reference.service import subtree_codes
+
+MAX_PERIOD_DAYS = 3660  # about ten years
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What a metrics request asks for (validated)."""
+
+    first: date
+    last: date
+    unit: str | None = None
+    level: str | None = None
+    group_by: GroupBy = GroupBy.none
+    period: Period = Period.none
+
+
+def check_dates(first: date, last: date) -> None:
+    """``from`` <= ``to``, within the calendar, at most about ten years apart."""
+    if first > last:
+        raise Unprocessable("'from' is after 'to'", ["query", "from"])
+    for day, name in ((first, "from"), (last, "to")):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise Unprocessable(f"dates must lie in {FIRST_DAY} … {LAST_DAY}", ["query", name])
+    if (last - first).days + 1 > MAX_PERIOD_DAYS:
+        raise Unprocessable(
+            f"the period is longer than {MAX_PERIOD_DAYS} days (about ten years)", ["query", "to"]
+        )
+
+
+async def scope_of(session: AsyncSession, *, unit: str | None, level: str | None) -> Scope:
+    """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``."""
+    if unit is None:
+        return Scope(None, level)
+    if await session.get(Unit, unit) is None:
+        raise NotFound(f"no unit with code '{unit}'")
+    return Scope(await subtree_codes(session=session, root=unit), level)
+
+
+def field_values(
+    fields: Sequence[str],
+    counts: Mapping[str, int],
+    histogram: Mapping[int, int],
+    lateness_days_total: int,
+) -> dict[str, Any]:
+    """A row's fields from its counts; a rate adds ``<rate>_numerator`` and ``_denominator``."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        if name in f.COUNTS:
+            out[name] = counts.get(name, 0)
+        elif name in f.RATES:
+            value, numerator, denominator = f.RATES[name].value(
+                {n: counts.get(n, 0) for n in f.RATES[name].numerator + f.RATES[name].denominator}
+            )
+            out[name] = value
+            out[f"{name}_numerator"] = numerator
+            out[f"{name}_denominator"] = denominator
+        elif name == "lateness_days_mean":
+            out[name] = f.lateness_days_mean(lateness_days_total, counts.get("resolved_late", 0))
+        else:
+            out[name] = f.STATISTICS[name](histogram)
+    return out
+
+
+async def _group_labels(
+    session: AsyncSession, group_by: GroupBy, values: set[str | None]
+) -> dict[str | None, dict[str, Any]]:
+    codes = [v for v in values if v is not None]
+    if group_by is GroupBy.unit:
+        names = dict((await session.execute(select(Unit.code, Unit.name))).all()) if codes else {}
+        return {v: {"unit_code": v, "unit_name": names.get(v) if v else None} for v in values}
+    if group_by is GroupBy.procedure:
+        stmt = select(Procedure.code, Procedure.name).where(Procedure.code.in_(codes))
+        names = dict((await session.execute(stmt)).all()) if codes else {}
+        return {
+            v: {"procedure_code": v, "procedure_name": names.get(v) if v else None} for v in values
+        }
+    if group_by is GroupBy.sector:
+        return {v: {"sector_code": v} for v in values}
+    return {None: {}}
+
+
+async def _units_in_scope(session: AsyncSession, scope: Scope) -> set[str | None]:
+    stmt = select(Unit.code)
+    if scope.unit_codes is not None:
+        stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
+    if scope.level is not None:
+        stmt = stmt.where(Unit.level == scope.level)
+    return set((await session.execute(stmt)).scalars())
+
+
+def _sort_key(value: str | None) -> tuple[bool, str]:
+    return (value is None, value or "")
+
+
+def period_labels(bucket: Bucket, period: Period) -> dict[str, Any]:
+    if period is Period.none:
+        return {}
+    return {
+        "period": bucket.key,
+        "period_from": bucket.first.isoformat(),
+        "period_to": bucket.last.isoformat(),
+    }
+
+
+def make_buckets(query: MetricQuery, zone: ZoneInfo, now: datetime) -> list[Bucket]:
+    return _make_buckets(query.first, query.last, query.period, zone, now)
+
+
+async def metric_rows(
+    session: AsyncSession,
+    *,
+    query: MetricQuery,
+    fields: Sequence[str],
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One row per (group, bucket), empty buckets as zeros, groups sorted, buckets in order."""
+    scope = await scope_of(session, unit=query.unit, level=query.level)
+    buckets = make_buckets(query, zone, now)
+    needs_histogram = any(n.startswith("processing_days") for n in fields)
+    result = await aggregate(
+        session,
+        scope=scope,
+        buckets=buckets,
+        period=query.period,
+        group_by=query.group_by,
+        counts=f.counts_needed(fields),
+        processing_days=needs_histogram,
+        lateness_days="lateness_days_mean" in fields,
+    )
+    return await _rows(session, query, scope, buckets, fields, result)
+
+
+async def _rows(
+    session: AsyncSession,
+    query: MetricQuery,
+    scope: Scope,
+    buckets: Sequence[Bucket],
+    fields: Sequence[str],
+    result: Aggregate,
+) -> list[dict[str, Any]]:
+    groups: set[str | None] = {g for g, _ in result.counts} | {g for g, _ in result.processing_days}
+    if query.group_by is GroupBy.none:
+        groups = {None}
+    elif query.group_by is GroupBy.unit:
+        groups |= await _units_in_scope(session, scope)
+    labels = await _group_labels(session, query.group_by, groups)
+    rows: list[dict[str, Any]] = []
+    for group in sorted(groups, key=_sort_key):
+        for bucket in buckets:
+            key: GroupKey = (group, bucket.number)
+            row = {**labels[group], **period_labels(bucket, query.period)}
+            row.update(
+                field_values(
+                    fields,
+                    result.counts.get(key, {}),
+                    result.processing_days.get(key, {}),
+                    result.lateness_days_total.get(key, 0),
+                )
+            )
+            rows.append(row)
+    return rows
+
+
+# --- rankings -----------------------------------------------------------------------------
+
+
+async def ranking(
+    session: AsyncSession,
+    *,
+    indicator: str,
+    first: date,
+    last: date,
+    unit: str | None,
+    level: str | None,
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The units of ``level`` under ``unit`` (default: the unit's children, or the roots), each
+    counted over its own subtree, best first; equal rates share a rank (1, 1, 3); units whose
+    rate is null (nothing to count) come last with rank null."""
+    rate = f.RATES[indicator]
+    scope = await scope_of(session, unit=unit, level=None)
+    units = await _ranked_units(session, unit=unit, level=level, scope=scope)
+    buckets = _make_buckets(first, last, Period.none, zone, now)
+    per_unit = await aggregate(
+        session,
+        scope=scope,
+        buckets=buckets,
+        period=Period.none,
+        group_by=GroupBy.unit,
+        counts=rate.numerator + rate.denominator,
+    )
+    children: dict[str, list[str]] = {}
+    for code, parent in (await session.execute(select(Unit.code, Unit.parent_code))).all():
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    scored: list[dict[str, Any]] = []
+    for code, name in units:
+        totals = dict.fromkeys(rate.numerator + rate.denominator, 0)
+        for member in _subtree(code, children):
+            for count, number in per_unit.counts.get((member, 0), {}).items():
+                totals[count] += number
+        value, numerator, denominator = rate.value(totals)
+        scored.append(
+            {
+                "rank": None,
+                "unit_code": code,
+                "unit_name": name,
+                "value": value,
+                "numerator": numerator,
+                "denominator": denominator,
+            }
+        )
+    return _rank(scored, lower_is_better=rate.lower_is_better)
+
+
+def _subtree(root: str, children: Mapping[str, list[str]]) -> list[str]:
+    out, stack, seen = [], [root], {root}
+    while stack:
+        code = stack.pop()
+        out.append(code)
+        for child in children.get(code, []):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return out
+
+
+async def _ranked_units(
+    session: AsyncSession, *, unit: str | None, level: str | None, scope: Scope
+) -> list[tuple[str, str | None]]:
+    stmt = select(Unit.code, Unit.name).order_by(Unit.code)
+    if level is not None:
+        stmt = stmt.where(Unit.level == level)
+        if scope.unit_codes is not None:
+            stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
+    elif unit is not None:
+        stmt = stmt.where(Unit.parent_code == unit)
+    else:
+        stmt = stmt.where(Unit.parent_code.is_(None))
+    return [(code, name) for code, name in (await session.execute(stmt)).all()]
+
+
+def _rank(rows: list[dict[str, Any]], *, lower_is_better: bool) -> list[dict[str, Any]]:
+    """Competition ranking on the exact fractions: best first, ties share the better rank."""
+    valued = [r for r in rows if r["value"] is not None]
+    unvalued = [r for r in rows if r["value"] is None]
+
+    def exact(row: dict[str, Any]) -> Fraction:
+        value = Fraction(row["numerator"], row["denominator"])
+        return value if lower_is_better else -value
+
+    valued.sort(key=lambda r: (exact(r), r["unit_code"]))
+    previous: Fraction | None = None
+    for position, row in enumerate(valued, start=1):
+        current = exact(row)
+        row["rank"] = position if current != previous else valued[position - 2]["rank"]
+        previous = current
+    return valued + unvalued
+
+
+# --- procedures ---------------------------------------------------------------------------
+
+
+async def procedure_counts(session: AsyncSession, *, level: str | None) -> list[dict[str, Any]]:
+    """Procedures per level: total, full_online, partial_online, offline (registered only)."""
+
+    def count_of(service: str) -> Any:
+        return func.sum(case((Procedure.online_service == service, 1), else_=0))
+
+    stmt = (
+        select(
+            Procedure.level,
+            func.count(),
+            count_of("full"),
+            count_of("partial"),
+        )
+        .where(Procedure.registered.is_(True))
+        .group_by(Procedure.level)
+        .order_by(Procedure.level)
+    )
+    if level is not None:
+        stmt = stmt.where(Procedure.level == level)
+    rows = []
+    for lvl, total, full, partial in (await session.execute(stmt)).all():
+        full, partial = int(full or 0), int(partial or 0)
+        rows.append(
+            {
+                "level": lvl,
+                "total": int(total),
+                "full_online": full,
+                "partial_online": partial,
+                "offline": int(total) - full - partial,
+            }
+        )
+    if level is not None and not rows:
+        rows.append(
+            {"level": level, "total": 0, "full_online": 0, "partial_online": 0, "offline": 0}
+        )
+    return rows
