@@ -714,6 +714,9 @@
       indicator: t(`ind.${state.indicator}`) + (lower ? ` (${t("ranking.lowerBetter")})` : ""),
       level: level || "—",
     });
+    const note = $("#ranking-note");
+    note.hidden = !lower;
+    note.textContent = `↓ ${t("tile.lowerBetter")}`;
     if (!level) {
       table.hidden = true;
       empty.hidden = false;
