@@ -22,6 +22,7 @@ SCOPES = {
     ("PUT", "/api/v1/procedures/{code}"): "admin",
     ("GET", "/api/v1/procedures"): "read",
     ("GET", "/api/v1/dossiers/{code}"): "read",
+    ("GET", "/api/v1/status/sources"): "read",
     ("POST", "/api/v1/dvcqg/dossiers"): "ingest",
     ("POST", "/api/v1/dvcqg/progress"): "ingest",
     ("GET", "/api/v1/calendar"): "read",
@@ -30,6 +31,7 @@ SCOPES = {
     ("GET", "/api/v1/metrics/procedures"): "read",
     ("GET", "/api/v1/metrics/{family}"): "read",
     ("GET", "/api/v1/rankings"): "read",
+    ("GET", "/api/v1/dossiers"): "read",
 }
 OTHER_SCOPE = {"admin": "read", "read": "ingest", "ingest": "read"}
 

@@ -1,0 +1,151 @@
+"""Lists of dossiers to urge units with: open, overdue, due soon, resolved, late."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.dossiers.models import Dossier as D
+from app.metrics.queries import Scope, resolved_in
+from app.reference.calendar import working_days_sql
+from app.reference.models import Unit
+
+
+class ListState(StrEnum):
+    open = "open"
+    overdue = "overdue"
+    due_soon = "due_soon"
+    resolved = "resolved"
+    late = "late"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    state: ListState
+    first: date | None
+    last: date | None
+    due_within: int
+    page: int
+    page_size: int
+
+
+def _open(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        D.received_date.is_not(None),
+        D.received_at <= now,
+        or_(D.ended_at.is_(None), D.ended_at > now),
+    ]
+
+
+def _filters(query: ListQuery, now: datetime, today: date) -> list[ColumnElement[bool]]:
+    state = query.state
+    if state in (ListState.resolved, ListState.late):
+        clauses = resolved_in(query.first or date.min, query.last or date.max)
+        if query.first is None:
+            clauses[0] = D.resolved_date.is_not(None)
+        if query.last is None:
+            clauses[1] = D.resolved_date.is_not(None)
+        if state is ListState.late:
+            clauses += [D.due_at.is_not(None), D.resolved_at > D.due_at]
+        return clauses
+    clauses = _open(now)
+    if query.first is not None:
+        clauses.append(D.received_date >= query.first)
+    if query.last is not None:
+        clauses.append(D.received_date <= query.last)
+    if state is ListState.overdue:
+        clauses.append(D.due_at < now)
+    elif state is ListState.due_soon:
+        clauses += [
+            D.due_at >= now,
+            working_days_sql(literal(today), D.due_date) <= query.due_within,
+        ]
+    return clauses
+
+
+def _working_days_overdue(query: ListQuery, now: datetime, today: date) -> ColumnElement[int]:
+    """Working days past the due day: up to today for open dossiers, to resolution for others."""
+    if query.state in (ListState.resolved, ListState.late):
+        late = and_(D.due_at.is_not(None), D.resolved_at > D.due_at)
+        return case((late, working_days_sql(D.due_date, D.resolved_date)), else_=0)
+    overdue = and_(D.due_at.is_not(None), D.due_at < now)
+    return case((overdue, working_days_sql(D.due_date, literal(today))), else_=0)
+
+
+async def list_dossiers(
+    session: AsyncSession, *, scope: Scope, query: ListQuery, now: datetime, today: date
+) -> tuple[int, list[dict[str, Any]]]:
+    """The page of dossiers, most overdue first (then earliest due), and the total count."""
+    where = [*_filters(query, now, today), *scope.where()]
+    total = (await session.execute(select(func.count()).select_from(D).where(*where))).scalar_one()
+    overdue_days = _working_days_overdue(query, now, today).label("working_days_overdue")
+    left = case(
+        (
+            and_(D.due_at.is_not(None), D.due_at >= now, D.ended_at.is_(None)),
+            working_days_sql(literal(today), D.due_date),
+        ),
+        else_=None,
+    ).label("working_days_left")
+    stmt = (
+        select(D, Unit.name.label("unit_name"), overdue_days, left)
+        .outerjoin(Unit, Unit.code == D.unit_code)
+        .where(*where)
+        .order_by(overdue_days.desc(), D.due_at.is_(None), D.due_at, D.code)
+        .limit(query.page_size)
+        .offset((query.page - 1) * query.page_size)
+    )
+    items = []
+    for dossier, unit_name, days_overdue, days_left in (await session.execute(stmt)).all():
+        items.append(
+            {
+                "dossier_code": dossier.code,
+                "unit_code": dossier.unit_code,
+                "unit_name": unit_name,
+                "procedure_code": dossier.procedure_code,
+                "sector_code": dossier.sector_code,
+                "channel": dossier.channel,
+                "status": dossier.status,
+                "received_at": dossier.received_at,
+                "due_at": dossier.due_at,
+                "resolved_at": dossier.resolved_at,
+                "supplement_count": dossier.supplement_count,
+                "working_days_overdue": int(days_overdue or 0),
+                "working_days_left": None if days_left is None else int(days_left),
+            }
+        )
+    return int(total), items
+
+
+class DossierListItem(BaseModel):
+    dossier_code: str
+    unit_code: str
+    unit_name: str | None
+    procedure_code: str | None
+    sector_code: str | None
+    channel: str | None
+    status: str
+    received_at: datetime | None
+    due_at: datetime | None
+    resolved_at: datetime | None
+    supplement_count: int
+    working_days_overdue: int = Field(
+        description="Working days past the due day: the working days d with due day < d <= "
+        "today (open dossiers past due_at) or <= resolution day (resolved late); else 0."
+    )
+    working_days_left: int | None = Field(
+        description="Open dossiers not yet due: working days d with today < d <= due day."
+    )
+
+
+class DossierList(BaseModel):
+    total: int = Field(description="Dossiers matching, over all pages.")
+    page: int
+    page_size: int
+    items: list[DossierListItem] = Field(description="Most overdue first, then earliest due.")
