@@ -53,15 +53,16 @@
       "ranking.noRows": "Không có số liệu để xếp hạng trong kỳ.",
       "ranking.lowerBetter": "thấp hơn là tốt hơn",
       "ranking.caption": "Xếp hạng theo {indicator}, cấp {level}",
-      "overdue.title": "Hồ sơ quá hạn đang xử lý",
+      "overdue.title": "Hồ sơ đang quá hạn",
       "overdue.code": "Mã hồ sơ",
       "overdue.unit": "Đơn vị",
       "overdue.received": "tiếp nhận",
       "overdue.due": "Hạn trả",
-      "overdue.late": "Số ngày quá hạn",
+      "overdue.late": "Quá hạn (ngày làm việc)",
       "overdue.none": "Không có hồ sơ quá hạn. Tốt!",
       "overdue.more": "Đang hiển thị {shown} / {total} hồ sơ.",
-      "overdue.caption": "Hồ sơ chưa giải quyết đã quá hạn trả vào cuối kỳ",
+      "overdue.caption": "Hồ sơ chưa giải quyết đã quá hạn trả tính đến hôm nay, mọi ngày tiếp nhận",
+      "overdue.sub": "Tính đến hôm nay, mọi ngày tiếp nhận; quá hạn lâu nhất trước.",
       "tile.online_rate": "Tiếp nhận trực tuyến",
       "tile.online_rate.hint": "hồ sơ nộp trực tuyến / hồ sơ tiếp nhận",
       "tile.on_time_rate": "Giải quyết đúng hạn",
@@ -147,15 +148,16 @@
       "ranking.noRows": "Nothing to rank in this period.",
       "ranking.lowerBetter": "lower is better",
       "ranking.caption": "Ranked by {indicator}, level {level}",
-      "overdue.title": "Open dossiers past their due date",
+      "overdue.title": "Dossiers overdue now",
       "overdue.code": "Dossier code",
       "overdue.unit": "Unit",
       "overdue.received": "received",
       "overdue.due": "Due",
-      "overdue.late": "Days overdue",
+      "overdue.late": "Working days late",
       "overdue.none": "No overdue dossiers. Well done!",
       "overdue.more": "Showing {shown} of {total} dossiers.",
-      "overdue.caption": "Dossiers still open and past their due date at the end of the period",
+      "overdue.caption": "Dossiers still open and past their due date today, whatever their receipt date",
+      "overdue.sub": "As of today, any receipt date; most overdue first.",
       "tile.online_rate": "Received online",
       "tile.online_rate.hint": "filed online / all dossiers received",
       "tile.on_time_rate": "Resolved on time",
@@ -766,7 +768,7 @@
   }
 
   function overdueDays(row) {
-    for (const key of ["overdue_days", "days_overdue", "lateness_days", "working_days_overdue"]) {
+    for (const key of ["working_days_overdue", "overdue_days", "days_overdue"]) {
       if (typeof row[key] === "number") return row[key];
     }
     return null;
@@ -819,7 +821,7 @@
               }`,
             ),
           ),
-          el("td", { text: unitName(state_.unit_code) }),
+          el("td", { text: state_.unit_name || unitName(state_.unit_code) }),
           el("td", {
             class: "nowrap",
             text: state_.due_date ? fmtDay(state_.due_date) : fmtTimestampDay(state_.due_at),
@@ -876,7 +878,8 @@
         level
           ? settle(api("/rankings", { ...period, indicator: state.indicator, level }, controller.signal))
           : Promise.resolve(null),
-        settle(api("/dossiers", { state: "overdue", ...period, limit: 50 }, controller.signal)),
+        // Overdue *now*, whatever the receipt date: the list a leader urges units with.
+        settle(api("/dossiers", { state: "overdue", unit: state.unit, page_size: 50 }, controller.signal)),
       ]);
       if (controller.signal.aborted) return;
       for (const part of [ranking, overdue]) if (part && part.name === "AbortError") return;
