@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from app import dashboard, health
 from app.auth.routes import router as auth_router
+from app.caching import MetricCaching
 from app.config import Settings, get_settings
 from app.db import Database
 from app.dossiers.routes import router as dossiers_router
@@ -23,8 +25,14 @@ from app.ingest.routes import DOC_MODELS
 from app.ingest.routes import router as ingest_router
 from app.metrics.routes import router as metrics_router
 from app.middleware import BodySizeLimit
+from app.observability import prometheus
+from app.observability.logs import configure_logging
+from app.observability.middleware import REQUEST_ID_HEADER, RequestContext
+from app.observability.routes import router as observability_router
 from app.reference.calendar_routes import router as calendar_router
 from app.reference.routes import router as reference_router
+from app.reports.routes import router as reports_router
+from app.status.routes import router as status_router
 
 DESCRIPTION = """
 Receives the dossier status events a provincial one-stop system pushes, stores them exactly
@@ -44,10 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.settings = settings
         app.state.hashing_secret = settings.hashing_secret()
+        prometheus.observe_engine(db.engine, "primary")
+        if db.read_engine is not db.engine:
+            prometheus.observe_engine(db.read_engine, "read")
         try:
             yield
         finally:
             await db.dispose()
+            prometheus.forget_engine(db.engine, "primary")
+            if db.read_engine is not db.engine:
+                prometheus.forget_engine(db.read_engine, "read")
+            prometheus.worker_exited(os.getpid())
 
     app = FastAPI(
         title="onestop-metrics",
@@ -58,14 +73,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(MetricCaching, max_age=settings.cache_max_age_seconds)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", REQUEST_ID_HEADER],
+            expose_headers=["ETag", REQUEST_ID_HEADER, "Content-Disposition"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
     for router in (health.router, auth_router, ingest_router, reference_router, dossiers_router):
         app.include_router(router)
     app.include_router(calendar_router)
+    app.include_router(status_router)
+    app.include_router(observability_router)
     app.include_router(dvcqg_router)
+    app.include_router(reports_router)  # before metrics: /metrics/scorecard vs /{family}
     app.include_router(metrics_router)
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    logging.getLogger("onestop").setLevel(settings.log_level)
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
     return app
 
 

@@ -32,6 +32,8 @@ SCOPES = {
     ("GET", "/api/v1/metrics/{family}"): "read",
     ("GET", "/api/v1/rankings"): "read",
     ("GET", "/api/v1/dossiers"): "read",
+    ("GET", "/api/v1/reports/processing"): "read",
+    ("GET", "/api/v1/metrics/scorecard"): "read",
 }
 OTHER_SCOPE = {"admin": "read", "read": "ingest", "ingest": "read"}
 
