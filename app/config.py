@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 VAR_DIR = Path("var")
 DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{VAR_DIR / 'onestop.db'}"
@@ -46,9 +48,48 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="How long a request waits for a database connection."
     )
     log_level: str = Field(default="INFO")
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Log lines as JSON objects (with request_id) or plain text."
+    )
     access_log: bool = Field(default=False)
-    cors_origins: list[str] = Field(default_factory=list)
-    source_stale_seconds: int = Field(default=3600, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser: comma-separated or a "
+        "JSON array; empty: no CORS headers.",
+    )
+    source_stale_seconds: int = Field(
+        default=3600, ge=1, description="A source silent this long is flagged stale."
+    )
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token /metrics requires; unset: /metrics is open."
+    )
+    cache_max_age_seconds: int = Field(
+        default=60, ge=0, description="max-age of Cache-Control on metric and report responses."
+    )
+    dvcqg_unit_source: Literal["prefix", "donvixuly"] = Field(
+        default="prefix",
+        description="National format: unit from the MaHoSo prefix (else DonViXuLy) or the "
+        "other way round.",
+    )
+    dvcqg_unit_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="National format: JSON object mapping a MaHoSo prefix or DonViXuLy value "
+        "to a unit code.",
+    )
+    dvcqg_success_code: str = Field(
+        default="0",
+        description="National format: error_code answered on success (some clients expect 00).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @field_validator("timezone")
     @classmethod
