@@ -42,6 +42,10 @@
       "chart.direct": "Trực tiếp",
       "chart.postal": "Bưu chính",
       "chart.unavailable": "Không tải được thư viện biểu đồ.",
+      "trends.csv": "Tải số liệu theo tháng (CSV)",
+      "trends.table": "Xem số liệu theo tháng dạng bảng",
+      "monthly.month": "Tháng",
+      "monthly.received": "Tiếp nhận",
       "chart.empty": "Không có dữ liệu trong kỳ.",
       "ranking.title": "Xếp hạng đơn vị trực thuộc",
       "ranking.indicator": "Chỉ tiêu",
@@ -137,6 +141,10 @@
       "chart.direct": "At the desk",
       "chart.postal": "By post",
       "chart.unavailable": "The chart library could not be loaded.",
+      "trends.csv": "Download monthly figures (CSV)",
+      "trends.table": "Show the monthly figures as a table",
+      "monthly.month": "Month",
+      "monthly.received": "Received",
       "chart.empty": "No data in this period.",
       "ranking.title": "Ranking of the units below",
       "ranking.indicator": "Indicator",
@@ -702,6 +710,58 @@
     );
   }
 
+  /** The same monthly figures as the charts, as a table (for screen readers, and exact values). */
+  function renderMonthlyTable(rows) {
+    const ids = TILES;
+    $("#monthly-caption").textContent = t("trends.table");
+    $("#monthly-table thead tr").replaceChildren(
+      el("th", { scope: "col", text: t("monthly.month") }),
+      el("th", { scope: "col", class: "num", text: t("monthly.received") }),
+      el("th", { scope: "col", class: "num", text: t("chart.online") }),
+      el("th", { scope: "col", class: "num", text: t("chart.direct") }),
+      el("th", { scope: "col", class: "num", text: t("chart.postal") }),
+      ...ids.map((id) => el("th", { scope: "col", class: "num", text: t(`tile.${id}`) })),
+    );
+    $("#monthly-table tbody").replaceChildren(
+      ...rows.map((row) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: fmtMonth(monthKey(row)) }),
+          ...["received", "received_online", "received_direct", "received_postal"].map((key) =>
+            el("td", { class: "num", text: fmtInt(n(row[key])) }),
+          ),
+          ...ids.map((id) => {
+            const { value, num, den } = figure(row, id);
+            return el("td", { class: "num", title: `${fmtInt(num)} / ${fmtInt(den)}` }, fmtPct(value));
+          }),
+        ),
+      ),
+    );
+  }
+
+  async function downloadCsv() {
+    const params = new URLSearchParams({ from: state.from, to: state.to, period: "month", format: "csv" });
+    if (state.unit) params.set("unit", state.unit);
+    try {
+      const response = await fetch(`${API}/metrics/summary?${params}`, {
+        headers: { Authorization: `Bearer ${state.token}` },
+      });
+      if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
+      const blob = await response.blob();
+      const link = el("a", {
+        href: URL.createObjectURL(blob),
+        download: `onestop-${state.unit || "all"}-${state.from}-${state.to}.csv`,
+      });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (err) {
+      notice("error", describe(err));
+    }
+  }
+
   function renderRanking(result) {
     const body = $("#ranking-table tbody");
     const empty = $("#ranking-empty");
@@ -843,6 +903,7 @@
     renderTiles(d.summary);
     renderTotals(d.summary);
     renderCharts(d.monthly);
+    renderMonthlyTable(d.monthly);
     renderRanking(d.ranking);
     renderOverdue(d.overdue);
   }
@@ -982,6 +1043,7 @@
         refresh();
       });
     }
+    $("#csv-download").addEventListener("click", downloadCsv);
     $("#indicator-select").addEventListener("change", (event) => {
       state.indicator = event.target.value;
       refresh();

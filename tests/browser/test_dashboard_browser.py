@@ -253,3 +253,17 @@ async def test_screenshot_is_saved(
     if wanted:
         shutil.copyfile(target, wanted)
     await page.context.close()
+
+
+async def test_monthly_figures_download_as_csv(
+    browser: Browser, live_service: LiveService, tmp_path: Path
+) -> None:
+    page = await _open(browser, live_service)
+    async with page.expect_download() as waiting:
+        await page.click("#csv-download")
+    download = await waiting.value
+    target = tmp_path / download.suggested_filename
+    await download.save_as(target)
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert (lines[0].split(",")[0], len(lines)) == ("period", 1 + 3)  # header, Jan, Feb, Mar
+    await page.context.close()
