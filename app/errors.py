@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -147,6 +148,37 @@ def _is_unavailable(exc: BaseException) -> bool:
     return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError"}
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) means "database unreachable"."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if _is_unavailable(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _unavailable_response() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "database unavailable, retry later", "code": "unavailable"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+# Exceptions a lost database raises. They get their own handler because Starlette re-raises
+# whatever reaches the catch-all ``Exception`` handler after answering, which servers log as
+# a crash (and test transports raise); specific handlers answer and stop there.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
 def install_handlers(app: FastAPI) -> None:
     async def app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -171,18 +203,23 @@ def install_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if _is_unavailable(exc) or (exc.__cause__ and _is_unavailable(exc.__cause__)):
+    async def database_error(_: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
-            return JSONResponse(
-                {"detail": "database unavailable, retry later", "code": "unavailable"},
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            return _unavailable_response()
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse({"detail": "internal error", "code": "internal_error"}, status_code=500)
+
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return _unavailable_response()
         log.exception("unhandled error")
         return JSONResponse({"detail": "internal error", "code": "internal_error"}, status_code=500)
 
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, database_error)
     app.add_exception_handler(Exception, unexpected)
