@@ -162,9 +162,10 @@ class RecordReader:
         value = self.record.get(name)
         if value is None or value == "":
             return None
-        if isinstance(value, Mapping) and set(value) <= {wrapper}:
-            value = value.get(wrapper) or []
-            if isinstance(value, Mapping):  # a single item, unwrapped
+        if isinstance(value, Mapping):
+            # {"<wrapper>": [...]} (XML-style), {"<wrapper>": {...}} or a lone item object
+            value = value.get(wrapper, []) if set(value) <= {wrapper} else [value]
+            if isinstance(value, Mapping):
                 value = [value]
         if not isinstance(value, list):
             self.problem([name], "expected a list of objects", "list_type")
@@ -241,7 +242,10 @@ def _instant(value: Any, loc: Loc, zone: ZoneInfo, reader: RecordReader) -> date
 
 
 def _flag(value: Any) -> bool | None:
-    """A national 0/1 flag (also "True"/"False", true/false); ``None`` when unreadable."""
+    """A national 0/1 flag (also "True"/"False", true/false; absent = 0); ``None`` when
+    unreadable."""
+    if value is None:
+        return False
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float) and value in (0, 1):
