@@ -17,6 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from html import escape
 from importlib import resources
 from pathlib import Path
 
@@ -101,10 +102,12 @@ def asset_url(name: str) -> str:
 
 
 @cache
-def render_index() -> Asset:
-    """index.html with every ``{{asset:NAME}}`` replaced by its versioned URL."""
+def render_index(timezone: str) -> Asset:
+    """index.html with every ``{{asset:NAME}}`` replaced by its versioned URL, and the
+    service's zone (``ONESTOP_TIMEZONE``), in which the page shows timestamps as dates."""
     template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     html = _ASSET_REF.sub(lambda m: asset_url(m.group(1)), template)
+    html = html.replace("{{timezone}}", escape(timezone))
     return Asset(html.encode("utf-8"), MEDIA_TYPES[".html"])
 
 
@@ -136,7 +139,7 @@ async def _send(request: Request, asset: Asset, cache_control: str) -> Response:
     responses={200: {"content": {"text/html": {}}, "description": "The HTML page."}},
 )
 async def dashboard_page(request: Request) -> Response:
-    response = await _send(request, render_index(), REVALIDATE)
+    response = await _send(request, render_index(request.app.state.settings.timezone), REVALIDATE)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"

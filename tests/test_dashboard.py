@@ -109,3 +109,8 @@ async def test_script_has_the_english_labels_too(client: httpx.AsyncClient) -> N
     script = (await client.get(url)).text
     assert '"tile.online_rate": "Received online"' in script
     assert '"tile.online_rate": "Tiếp nhận trực tuyến"' in script
+
+
+async def test_page_tells_the_script_the_service_zone(client: httpx.AsyncClient) -> None:
+    html = (await client.get("/")).text
+    assert '<meta name="onestop-timezone" content="Asia/Ho_Chi_Minh">' in html

@@ -210,6 +210,9 @@
     },
   };
   const LOCALES = { vi: "vi-VN", en: "en-GB" };
+  // The service's zone (ONESTOP_TIMEZONE): timestamps are shown as dates in it, like the API.
+  const ZONE =
+    (document.querySelector('meta[name="onestop-timezone"]') || {}).content || "Asia/Ho_Chi_Minh";
 
   // ------------------------------------------------------------- the indicators (one place)
   const n = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -317,7 +320,7 @@
           day: "2-digit",
           month: "2-digit",
           year: "numeric",
-          timeZone: "Asia/Ho_Chi_Minh",
+          timeZone: ZONE,
         }).format(new Date(ts))
       : "—";
   const fmtMonth = (key) => {
@@ -629,11 +632,8 @@
     );
   }
 
-  /** The month a trend row belongs to, as "YYYY-MM", whatever the key is called. */
-  function monthKey(row) {
-    const raw = row.period ?? row.month ?? row.period_start ?? row.bucket ?? row.from ?? "";
-    return String(raw).slice(0, 7);
-  }
+  /** The month a trend row belongs to: the API's bucket key, "YYYY-MM". */
+  const monthKey = (row) => String(row.period || "").slice(0, 7);
 
   function chartLayout(extra) {
     return {
@@ -791,7 +791,7 @@
       empty.textContent = describe(result);
       return;
     }
-    const rows = (result && (result.rows || result.rankings || result.units || result.items)) || [];
+    const rows = (result && result.rows) || [];
     if (!rows.length) {
       table.hidden = true;
       empty.hidden = false;
@@ -827,13 +827,6 @@
     }
   }
 
-  function overdueDays(row) {
-    for (const key of ["working_days_overdue", "overdue_days", "days_overdue"]) {
-      if (typeof row[key] === "number") return row[key];
-    }
-    return null;
-  }
-
   function renderOverdue(result) {
     const body = $("#overdue-table tbody");
     const empty = $("#overdue-empty");
@@ -848,10 +841,8 @@
       empty.textContent = describe(result);
       return;
     }
-    const rows = Array.isArray(result)
-      ? result
-      : (result && (result.dossiers || result.items || result.rows)) || [];
-    const total = typeof result?.total === "number" ? result.total : typeof result?.count === "number" ? result.count : rows.length;
+    const rows = (result && result.items) || [];
+    const total = result && typeof result.total === "number" ? result.total : rows.length;
     count.textContent = fmtInt(total);
     if (!rows.length) {
       table.hidden = true;
@@ -863,8 +854,6 @@
     empty.hidden = total <= rows.length;
     empty.textContent = t("overdue.more", { shown: fmtInt(rows.length), total: fmtInt(total) });
     for (const row of rows) {
-      const state_ = row.state || row;
-      const days = overdueDays(state_);
       body.append(
         el(
           "tr",
@@ -872,21 +861,12 @@
           el(
             "td",
             {},
-            el("span", { class: "mono", text: row.dossier_code || state_.dossier_code }),
-            el(
-              "span",
-              { class: "sub" },
-              `${t("overdue.received")} ${
-                state_.received_date ? fmtDay(state_.received_date) : fmtTimestampDay(state_.received_at)
-              }`,
-            ),
+            el("span", { class: "mono", text: row.dossier_code }),
+            el("span", { class: "sub" }, `${t("overdue.received")} ${fmtTimestampDay(row.received_at)}`),
           ),
-          el("td", { text: state_.unit_name || unitName(state_.unit_code) }),
-          el("td", {
-            class: "nowrap",
-            text: state_.due_date ? fmtDay(state_.due_date) : fmtTimestampDay(state_.due_at),
-          }),
-          el("td", { class: "num late" }, days === null ? "—" : fmtInt(days)),
+          el("td", { text: row.unit_name || unitName(row.unit_code) }),
+          el("td", { class: "nowrap", text: fmtTimestampDay(row.due_at) }),
+          el("td", { class: "num late" }, fmtInt(n(row.working_days_overdue))),
         ),
       );
     }
@@ -931,7 +911,8 @@
     notice("info", t("notice.loading"));
     const period = { from: state.from, to: state.to, unit: state.unit };
     const level = childLevel();
-    const settle = (promise) => promise.catch((err) => (err.name === "AbortError" ? err : err));
+    // Ranking and overdue list failing alone must not blank the tiles: keep their error.
+    const settle = (promise) => promise.catch((err) => err);
     try {
       const [summary, monthly, ranking, overdue] = await Promise.all([
         api("/metrics/summary", period, controller.signal),
