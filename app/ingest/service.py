@@ -18,6 +18,7 @@ from app.dossiers.models import DossierEvent
 from app.dossiers.service import IN_CHUNK, apply_events, lock_dossiers
 from app.errors import clean_validation_errors
 from app.ingest.schemas import EventIn, ItemError, ItemResult, ValidationContext
+from app.observability.prometheus import record_ingest
 from app.reference.models import Procedure, Unit
 
 log = logging.getLogger("onestop.ingest")
@@ -107,6 +108,13 @@ async def ingest(
     outcome.results.extend(invalid)
     outcome.invalid = len(invalid)
     outcome.results.sort(key=lambda r: r.index)
+    record_ingest(
+        source,
+        accepted=outcome.accepted,
+        duplicates=outcome.duplicates,
+        conflicts=outcome.conflicts,
+        invalid=outcome.invalid,
+    )
     return outcome
 
 

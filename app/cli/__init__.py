@@ -1,0 +1,421 @@
+"""The ``onestop`` command line: serve, migrate, keys, imports, the demo province, reports.
+
+Every command that touches the database works directly on ``ONESTOP_DATABASE_URL`` (no HTTP),
+through the same service code as the API, and applies pending migrations first (skip with
+``--no-migrate``). Keys created here are hashed with the same server secret as the API's:
+run the CLI with the same ``ONESTOP_SECRET_KEY`` (or from the same directory, whose
+``var/secret_key`` is used when it is unset).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from app.config import Settings, get_settings
+
+cli = typer.Typer(
+    help="onestop-metrics: dossier events in, one-stop metrics out.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="api-key")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+NO_MIGRATE = typer.Option(False, "--no-migrate", help="Do not apply pending migrations first.")
+
+
+def _settings(migrate: bool) -> Settings:
+    settings = get_settings()
+    if migrate:
+        from app.migrate import upgrade
+
+        upgrade(settings.database_url)
+    return settings
+
+
+def _with_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(db)`` on a Database built from the settings, and dispose of it after."""
+    from app.db import Database
+
+    async def main() -> T:
+        db = Database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+# ------------------------------------------------------------------------------ serve, migrate
+
+
+@cli.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply database migrations to ONESTOP_DATABASE_URL."""
+    from app.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+    workers: int = typer.Option(1, help="Worker processes (PostgreSQL only for more than 1)."),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """Apply migrations, then serve the API (docs at /docs, dashboard at /)."""
+    import uvicorn
+
+    from app.observability.logs import uvicorn_log_config
+    from app.observability.prometheus import MULTIPROC_ENV
+
+    settings = get_settings()
+    if settings.is_sqlite and workers > 1:
+        raise typer.BadParameter("SQLite has a single writer: use --workers 1 or PostgreSQL")
+    if not no_migrate:
+        from app.migrate import upgrade
+
+        upgrade(settings.database_url)
+    prom_dir = os.environ.get(MULTIPROC_ENV)
+    if prom_dir:  # samples of a previous run would be added to this one's
+        shutil.rmtree(prom_dir, ignore_errors=True)
+        Path(prom_dir).mkdir(parents=True, exist_ok=True)
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # the app writes its own access line (ONESTOP_ACCESS_LOG), with ids
+        log_config=uvicorn_log_config(level=settings.log_level, fmt=settings.log_format),
+        proxy_headers=True,
+    )
+
+
+# ------------------------------------------------------------------------------ api keys
+
+
+class ScopeName(StrEnum):
+    ingest = "ingest"
+    read = "read"
+    admin = "admin"
+
+
+@keys_cli.command("create")
+def key_create(
+    name: str = typer.Option(..., "--name", help="Who the key is for, e.g. igate-sync."),
+    scope: list[ScopeName] = typer.Option(
+        ..., "--scope", help="ingest, read or admin; repeat for several."
+    ),
+    source: str | None = typer.Option(
+        None, help="The pushing system the key belongs to (default: the name)."
+    ),
+    signing: bool = typer.Option(False, help="Require signed ingest requests."),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """Create a key and print its secret: the only time it is shown."""
+    from pydantic import ValidationError
+
+    from app.auth import service
+    from app.auth.schemas import ApiKeyIn
+    from app.auth.signing import signing_secret
+
+    try:
+        data = ApiKeyIn.model_validate(
+            {"name": name, "scopes": [s.value for s in scope], "source": source, "signing": signing}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise _fail(problems) from None
+    settings = _settings(not no_migrate)
+    server_secret = settings.hashing_secret()
+
+    async def work(db: Any) -> tuple[Any, str]:
+        async with db.sessionmaker() as session, session.begin():
+            return await service.create(session=session, data=data, server_secret=server_secret)
+
+    key, secret = _with_database(settings, work)
+    err.print(
+        f"created key [bold]{key.id}[/] ({key.name}, source {key.source}, scopes "
+        f"{', '.join(key.scopes)}). The secret below is shown only now:",
+        highlight=False,
+    )
+    typer.echo(secret)
+    if key.signing:
+        err.print("signing secret (shown only now):")
+        typer.echo(signing_secret(server_secret, key.id))
+
+
+@keys_cli.command("list")
+def key_list(
+    all_keys: bool = typer.Option(False, "--all", help="Include revoked keys."),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """List keys (never their secrets)."""
+    from app.auth import service
+
+    settings = _settings(not no_migrate)
+
+    async def work(db: Any) -> list[Any]:
+        async with db.sessionmaker() as session:
+            return await service.list_all(session=session, include_revoked=all_keys)
+
+    table = Table("id", "name", "source", "scopes", "prefix", "signing", "created", "revoked")
+    for key in _with_database(settings, work):
+        table.add_row(
+            key.id,
+            key.name,
+            key.source,
+            ",".join(key.scopes),
+            key.prefix + "…",
+            "yes" if key.signing else "",
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+        )
+    out.print(table)
+
+
+@keys_cli.command("revoke")
+def key_revoke(
+    key_id: str = typer.Argument(..., help="The key's id (see `onestop api-key list`)."),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """Revoke a key; it stops working at once, on every worker."""
+    from app.auth import service
+
+    settings = _settings(not no_migrate)
+
+    async def work(db: Any) -> bool:
+        async with db.sessionmaker() as session, session.begin():
+            return await service.revoke(session=session, key_id=key_id) is not None
+
+    if not _with_database(settings, work):
+        raise _fail(f"no API key with id '{key_id}'")
+    err.print(f"revoked {key_id}")
+
+
+# ------------------------------------------------------------------------------ import
+
+
+class FileFormat(StrEnum):
+    auto = "auto"
+    jsonl = "jsonl"
+    national = "national"
+
+
+@cli.command("import")
+def import_file(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="The file to import."
+    ),
+    source: str = typer.Option(
+        "import", help="Source the events are stored under (event ids are unique per source)."
+    ),
+    file_format: FileFormat = typer.Option(
+        FileFormat.auto,
+        "--format",
+        help="jsonl: one canonical event per line; national: a national-format JSON export "
+        "(array of dossier records or {service, data}); auto: decided from the first bytes.",
+    ),
+    batch_size: int = typer.Option(2000, min=1, max=50_000, help="Events per transaction."),
+    checkpoint: Path | None = typer.Option(
+        None, help="Checkpoint file (default: FILE.checkpoint.json)."
+    ),
+    rejects: Path | None = typer.Option(
+        None, help="Where rejected lines are written as JSON Lines (default: FILE.rejects.jsonl)."
+    ),
+    restart: bool = typer.Option(False, help="Ignore an existing checkpoint and start over."),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """Import events straight into the database, resumably, with a progress bar."""
+    from app.cli.importer import ImportAborted, Importer, Totals, detect_format
+
+    fmt = detect_format(file) if file_format is FileFormat.auto else file_format.value
+    checkpoint_path = checkpoint or file.with_name(file.name + ".checkpoint.json")
+    rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
+    settings = _settings(not no_migrate)
+    started = time.perf_counter()
+
+    async def work(db: Any) -> tuple[Totals, bool]:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[events]:>9,} events {task.fields[rate]:>6,.0f}/s"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=err,
+        ) as progress:
+            try:
+                importer = Importer(
+                    db,
+                    path=file,
+                    source=source,
+                    fmt=fmt,  # type: ignore[arg-type]
+                    batch_size=batch_size,
+                    checkpoint_path=checkpoint_path,
+                    rejects_path=rejects_path,
+                    restart=restart,
+                )
+            except ImportAborted as exc:
+                raise _fail(str(exc)) from None
+            done_before = importer.checkpoint.offset
+            task = progress.add_task(
+                file.name, total=importer.size, completed=done_before, events=0, rate=0.0
+            )
+            if importer.resumed:
+                err.print(
+                    f"resuming after record {importer.checkpoint.records:,} "
+                    f"(byte {done_before:,}) from {checkpoint_path}",
+                    highlight=False,
+                )
+            first_events = importer.checkpoint.totals.events
+            resumed = importer.resumed
+            clock = time.perf_counter()
+
+            def on_progress(offset: int, totals: Totals) -> None:
+                elapsed = max(time.perf_counter() - clock, 1e-9)
+                progress.update(
+                    task,
+                    completed=offset,
+                    events=totals.events,
+                    rate=(totals.events - first_events) / elapsed,
+                )
+
+            importer.on_progress = on_progress
+            try:
+                totals = await importer.run()
+            except ImportAborted as exc:
+                raise _fail(str(exc)) from None
+            progress.update(task, completed=importer.size)
+            return totals, resumed
+
+    totals, resumed = _with_database(settings, work)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"{file.name} → source '{source}' ({fmt})", show_header=False)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    table.add_row("lines read" if fmt == "jsonl" else "records read", f"{totals.records:,}")
+    table.add_row("events", f"{totals.events:,}")
+    table.add_row("[green]accepted", f"{totals.accepted:,}")
+    table.add_row("duplicate", f"{totals.duplicates:,}")
+    table.add_row("[red]invalid", f"{totals.invalid:,}")
+    table.add_row("[red]conflict", f"{totals.conflicts:,}")
+    table.add_row("time", f"{elapsed:,.1f} s{' (this run)' if resumed else ''}")
+    out.print(table)
+    if totals.rejected:
+        err.print(
+            f"{totals.rejected:,} rejected, with line numbers and reasons, in {rejects_path}",
+            highlight=False,
+        )
+
+
+# ------------------------------------------------------------------------------ demo, report
+
+
+@cli.command()
+def demo(
+    seed: int = typer.Option(0, help="Seed of the generated province."),
+    source: str = typer.Option("demo", help="Source the demo events are stored under."),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """Load a generated province (units, procedures, a year of dossiers) to explore."""
+    from app.cli.demo_loader import load_demo
+
+    settings = _settings(not no_migrate)
+    started = time.perf_counter()
+    summary = _with_database(settings, lambda db: load_demo(db, seed=seed, source=source))
+    out.print(
+        f"demo loaded in {time.perf_counter() - started:.1f} s: {summary.units} units, "
+        f"{summary.procedures} procedures, {summary.events:,} events "
+        f"({summary.accepted:,} new, {summary.duplicates:,} already there). "
+        "Serve with `onestop serve` and open http://127.0.0.1:8000/",
+        highlight=False,
+    )
+
+
+class ReportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@cli.command()
+def report(
+    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (inclusive)."),
+    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (inclusive)."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write (.csv or .xlsx)."),
+    unit: str | None = typer.Option(None, help="Root unit of the report (default: all)."),
+    group_by: str = typer.Option("sector", help="One row per `sector` or per `procedure`."),
+    report_format: ReportFormat | None = typer.Option(
+        None, "--format", help="csv or xlsx (default: from the output's extension)."
+    ),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """Write the II.06a processing report for a period to CSV or XLSX."""
+    from app.cli.reporting import write_report
+    from app.errors import AppError
+    from app.reports.processing import ReportGroup
+
+    if group_by not in {g.value for g in ReportGroup}:
+        raise _fail("--group-by is sector or procedure")
+    try:
+        first, last = date.fromisoformat(date_from), date.fromisoformat(date_to)
+    except ValueError as exc:
+        raise _fail(f"dates are YYYY-MM-DD: {exc}") from None
+    if last < first:
+        raise _fail("--to is before --from")
+    fmt = report_format.value if report_format else output.suffix.lstrip(".").lower()
+    if fmt not in ("csv", "xlsx"):
+        raise _fail("pass --format csv|xlsx or an output ending in .csv or .xlsx")
+    settings = _settings(not no_migrate)
+    try:
+        body, rows = _with_database(
+            settings,
+            lambda db: write_report(
+                db, first=first, last=last, unit=unit, group_by=ReportGroup(group_by), fmt=fmt
+            ),
+        )
+    except AppError as exc:
+        raise _fail(exc.message) from None
+    output.write_bytes(body)
+    err.print(f"wrote {rows} rows to {output}", highlight=False)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Is every pushing system still pushing? ``GET /api/v1/status/sources``."""
