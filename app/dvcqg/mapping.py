@@ -44,7 +44,6 @@ UnitSource = Literal["prefix", "donvixuly"]
 Loc = list[str | int]
 Path = Sequence[str | int]
 
-TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 _TIMESTAMP = re.compile(r"^\d{14}$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 # Amounts as Vietnamese systems write them: "50000", "50.000", "50,000", "50 000", "0.00".
@@ -230,8 +229,11 @@ def _instant(value: Any, loc: Loc, zone: ZoneInfo, reader: RecordReader) -> date
             "datetime_parsing",
         )
         return None
-    try:
-        local = datetime.strptime(text, TIMESTAMP_FORMAT)
+    try:  # slicing: ~10x faster than strptime, same meaning for 14 digits
+        local = datetime(
+            int(text[0:4]), int(text[4:6]), int(text[6:8]),
+            int(text[8:10]), int(text[10:12]), int(text[12:14]),
+        )  # fmt: skip
     except ValueError:
         reader.problem(loc, f"not a calendar date and time: {_show(text)}", "datetime_parsing")
         return None
