@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.dvcqg.mapping import (
     DOSSIER_RULES,
     STEP_RULES,
@@ -198,3 +201,45 @@ def test_the_docs_table_names_every_national_field_of_the_mapping() -> None:
     text = DOCS.read_text(encoding="utf-8")
     missing = [rule.national for rule in (*DOSSIER_RULES, *STEP_RULES) if rule.national not in text]
     assert missing == []
+
+
+NATIONAL_KEYS = [
+    "MaHoSo", "MaTTHC", "MaLinhVuc", "KenhThucHien", "TrangThaiHoSo", "NgayNopHoSo",
+    "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi", "DonViXuLy",
+    "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "TaiLieuNop", "DanhSachLePhi",
+    "DanhSachHoSoBoSung", "DanhSachGiayToKetQua", "TrangThai", "ThoiDiemXuLy",
+]  # fmt: skip
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
+    st.sampled_from(["", "2", "20240108091500", "20241340000000", "000.00.31.H40-1", "1.0"]),
+)  # fmt: skip
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "IsDeleted",
+                    "DuocSoHoa",
+                    "Gia",
+                    "NgayBoSung",
+                    "NgayHenTraMoi",
+                    "DuongDanTepTinKetQua",
+                    "TaiLieuNop",
+                ]
+            ),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(st.dictionaries(st.sampled_from(NATIONAL_KEYS), _values, max_size=12))
+def test_no_record_shape_makes_the_mapping_raise(record: dict[str, Any]) -> None:
+    for mapped in (map_dossier(record, OPTIONS), map_step(record, OPTIONS, {})):
+        assert mapped.events or mapped.problems
+        assert all(e.event_id.startswith("dvcqg:") for e in mapped.events)
