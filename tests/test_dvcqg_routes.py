@@ -14,6 +14,8 @@ from sqlalchemy import select, text
 
 from app.db import Database
 from app.dossiers.models import DossierEvent
+from app.main import create_app
+from tests.conftest import make_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dvcqg"
 DOSSIERS = "/api/v1/dvcqg/dossiers"
@@ -391,3 +393,21 @@ async def test_national_and_canonical_routes_give_identical_metrics(
     via_national, via_canonical = await _push_both_ways(client, ingest_headers, db, metrics)
     assert via_national == via_canonical
     assert via_national[0]["rows"][0]["received"] > 0
+
+
+async def test_settings_choose_the_unit_source_the_unit_map_and_the_success_code(
+    database_url: str, db: Database, admin: dict[str, str]
+) -> None:
+    settings = make_settings(
+        database_url,
+        dvcqg_unit_source="donvixuly",
+        dvcqg_unit_map={"UBND xã Bồi Sơn": "H40.31.07"},
+        dvcqg_success_code="00",
+    )
+    configured = create_app(settings)
+    async with configured.router.lifespan_context(configured):
+        transport = httpx.ASGITransport(app=configured)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            body = (await client.post(DOSSIERS, json=[record("0004")], headers=admin)).json()
+            state = await state_of(client, admin, code("0004"))
+    assert (body["error_code"], state["unit_code"]) == ("00", "H40.31.07")
