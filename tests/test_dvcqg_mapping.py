@@ -243,3 +243,10 @@ def test_no_record_shape_makes_the_mapping_raise(record: dict[str, Any]) -> None
     for mapped in (map_dossier(record, OPTIONS), map_step(record, OPTIONS, {})):
         assert mapped.events or mapped.problems
         assert all(e.event_id.startswith("dvcqg:") for e in mapped.events)
+
+
+def test_a_refusal_date_on_a_dossier_not_refused_is_ignored_and_reported() -> None:
+    mapped = map_dossier(base(TrangThaiHoSo="2", NgayTuChoi="20240109100000"), OPTIONS)
+    assert [e.body["status"] for e in mapped.events] == ["received", "received"]
+    assert state(mapped)["occurred_at"] == "2024-01-08T09:15:00+07:00"
+    assert locs(mapped) == [["NgayTuChoi"]]

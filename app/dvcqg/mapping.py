@@ -507,7 +507,7 @@ DOSSIER_RULES: tuple[Rule, ...] = (
     Rule(
         "NgayTuChoi",
         "refused event",
-        "status 3: the refusal time (else NgayKetThucXuLy)",
+        "status 3: the refusal time (else NgayKetThucXuLy); ignored otherwise",
         "refused_at",
         lambda r: r.instant("NgayTuChoi"),
     ),
@@ -696,6 +696,10 @@ def map_dossier(record: Any, options: MappingOptions) -> MappedRecord:
     if returned is not None and status is not Status.returned:
         r.problem(["NgayTra"], "ignored: the status is not 10 (returned)")
         returned = None
+    refusal: Dated | None = facts["refused_at"]
+    if refusal is not None and status is not Status.refused:
+        r.problem(["NgayTuChoi"], "ignored: the status is not 3 (refused)")
+        refusal = None
 
     # Dated events: one per occurrence the record's dates imply; minimal, so stable.
     dated: list[tuple[Status, Dated]] = []
@@ -711,7 +715,7 @@ def map_dossier(record: Any, options: MappingOptions) -> MappedRecord:
         dated.append((Status.resolved, ended))
     if returned is not None:
         dated.append((Status.returned, returned))
-    refused_at: Dated | None = facts["refused_at"] or ended
+    refused_at = refusal or ended
     if status is Status.refused and refused_at is not None:
         dated.append((Status.refused, refused_at))
     events = [_event(code, "event", s, at, unit) for s, at in dated]
@@ -723,7 +727,7 @@ def map_dossier(record: Any, options: MappingOptions) -> MappedRecord:
         "received_at": received,
         "ended_at": ended,
         "returned_at": returned,
-        "refused_at": facts["refused_at"],
+        "refused_at": refusal,
     }
     candidates = [at for _, at in dated]
     candidates += [s.resubmitted for s in supplements if s.resubmitted is not None]
