@@ -28,6 +28,12 @@
       "filters.year": "Năm",
       "filters.presets": "Chọn nhanh",
       "filters.allUnits": "Tất cả đơn vị",
+      "filters.level": "Cấp xử lý",
+      "filters.allLevels": "Tất cả các cấp",
+      "level.province": "Cấp tỉnh",
+      "level.department": "Sở, ban, ngành",
+      "level.district": "Cấp huyện",
+      "level.commune": "Cấp xã",
       "preset.month": "Tháng này",
       "preset.q1": "Quý I",
       "preset.q2": "Quý II",
@@ -127,6 +133,12 @@
       "filters.year": "Year",
       "filters.presets": "Quick pick",
       "filters.allUnits": "All units",
+      "filters.level": "Handled at level",
+      "filters.allLevels": "All levels",
+      "level.province": "Province",
+      "level.department": "Departments",
+      "level.district": "District",
+      "level.commune": "Commune",
       "preset.month": "This month",
       "preset.q1": "Q1",
       "preset.q2": "Q2",
@@ -273,6 +285,7 @@
     lang: "vi",
     token: "",
     unit: "",
+    level: "", // count only dossiers of units with this level label ("" = all)
     from: "",
     to: "",
     indicator: "on_time_rate",
@@ -435,7 +448,7 @@
     const walk = (nodes) => {
       for (const node of nodes) {
         const indent = "\u00a0\u00a0\u00a0".repeat(node.depth);
-        const label = `${indent}${node.depth ? "└ " : ""}${node.name || node.code}`;
+        const label = `${indent}${node.name || node.code}`;
         select.append(el("option", { value: node.code, text: label }));
         walk(node.children);
       }
@@ -454,6 +467,39 @@
       state.unit = state.roots.length === 1 ? state.roots[0].code : "";
     }
     renderUnitOptions();
+    renderLevelOptions();
+  }
+
+  const levelName = (level) => {
+    const key = `level.${level}`;
+    const text = t(key);
+    return text === key ? level : text;
+  };
+
+  /** The level labels in the selected subtree, top-down: the choices of the level filter. */
+  function subtreeLevels() {
+    const node = state.index.get(state.unit);
+    const seen = [];
+    const walk = (nodes) => {
+      for (const unit of nodes) {
+        if (unit.level && !seen.includes(unit.level)) seen.push(unit.level);
+      }
+      const next = nodes.flatMap((unit) => unit.children);
+      if (next.length) walk(next);
+    };
+    walk(node ? [node] : state.roots);
+    return seen;
+  }
+
+  function renderLevelOptions() {
+    const levels = subtreeLevels();
+    if (!levels.includes(state.level)) state.level = "";
+    const select = $("#level-select");
+    select.replaceChildren(
+      el("option", { value: "", text: t("filters.allLevels") }),
+      ...levels.map((level) => el("option", { value: level, text: levelName(level) })),
+    );
+    select.value = state.level;
   }
 
   /** The level label of the units directly below the selected one (the most common one). */
@@ -517,6 +563,7 @@
   function writeUrl() {
     const params = new URLSearchParams();
     if (state.unit) params.set("unit", state.unit);
+    if (state.level) params.set("level", state.level);
     params.set("from", state.from);
     params.set("to", state.to);
     if (state.indicator !== "on_time_rate") params.set("indicator", state.indicator);
@@ -530,6 +577,7 @@
     const lang = params.get("lang") || window.localStorage.getItem(LANG_KEY);
     state.lang = lang in I18N ? lang : "vi";
     state.unit = params.get("unit") || "";
+    state.level = params.get("level") || "";
     const from = params.get("from");
     const to = params.get("to");
     if (from && to && day.test(from) && day.test(to)) {
@@ -560,7 +608,10 @@
     );
     indicator.value = state.indicator;
     renderTokenState();
-    if (state.roots.length) renderUnitOptions();
+    if (state.roots.length) {
+      renderUnitOptions();
+      renderLevelOptions();
+    }
   }
 
   function renderTokenState() {
@@ -570,7 +621,8 @@
   // ------------------------------------------------------------------------- rendering
   function renderScopeLine() {
     const unit = state.unit ? unitName(state.unit) : t("scope.all");
-    $("#scope-line").textContent = `${unit} · ${fmtDay(state.from)} – ${fmtDay(state.to)}`;
+    const level = state.level ? ` (${levelName(state.level)})` : "";
+    $("#scope-line").textContent = `${unit}${level} · ${fmtDay(state.from)} – ${fmtDay(state.to)}`;
   }
 
   function renderTiles(row) {
@@ -743,6 +795,7 @@
   async function downloadCsv() {
     const params = new URLSearchParams({ from: state.from, to: state.to, period: "month", format: "csv" });
     if (state.unit) params.set("unit", state.unit);
+    if (state.level) params.set("level", state.level);
     try {
       const response = await fetch(`${API}/metrics/summary?${params}`, {
         headers: { Authorization: `Bearer ${state.token}` },
@@ -774,7 +827,7 @@
         : Boolean(INDICATORS[state.indicator].lowerIsBetter);
     $("#ranking-caption").textContent = t("ranking.caption", {
       indicator: t(`ind.${state.indicator}`) + (lower ? ` (${t("ranking.lowerBetter")})` : ""),
-      level: level || "—",
+      level: level ? levelName(level) : "—",
     });
     const note = $("#ranking-note");
     note.hidden = !lower;
@@ -910,13 +963,14 @@
     document.body.setAttribute("aria-busy", "true");
     notice("info", t("notice.loading"));
     const period = { from: state.from, to: state.to, unit: state.unit };
+    const counted = { ...period, level: state.level };
     const level = childLevel();
     // Ranking and overdue list failing alone must not blank the tiles: keep their error.
     const settle = (promise) => promise.catch((err) => err);
     try {
       const [summary, monthly, ranking, overdue] = await Promise.all([
-        api("/metrics/summary", period, controller.signal),
-        api("/metrics/summary", { ...period, period: "month" }, controller.signal),
+        api("/metrics/summary", counted, controller.signal),
+        api("/metrics/summary", { ...counted, period: "month" }, controller.signal),
         level
           ? settle(api("/rankings", { ...period, indicator: state.indicator, level }, controller.signal))
           : Promise.resolve(null),
@@ -999,6 +1053,11 @@
     }
     $("#unit-select").addEventListener("change", (event) => {
       state.unit = event.target.value;
+      renderLevelOptions();
+      refresh();
+    });
+    $("#level-select").addEventListener("change", (event) => {
+      state.level = event.target.value;
       refresh();
     });
     $("#from-date").addEventListener("change", (event) => {
