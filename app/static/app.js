@@ -184,7 +184,7 @@
       "tile.on_time_rate.hint": "early or on time / dossiers resolved",
       "tile.overdue_rate": "Overdue",
       "tile.overdue_rate.hint": "(resolved late + open past due) / (resolved + open)",
-      "tile.fully_digitized_rate": "Fully digitized dossiers",
+      "tile.fully_digitized_rate": "Fully digitized",
       "tile.fully_digitized_rate.hint": "every component digitized / dossiers received",
       "tile.result_digitized_rate": "Digitized results",
       "tile.result_digitized_rate.hint": "electronic result / dossiers resolved",
