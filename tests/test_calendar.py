@@ -10,6 +10,7 @@ import pytest
 
 from app.db import Database
 from app.reference.calendar import ensure_work_days, working_days
+from tests.factories import event
 
 
 @pytest.fixture
@@ -117,3 +118,31 @@ async def test_not_a_date_is_422(
         "/api/v1/calendar/2024-02-30", json={"working": True}, headers=admin
     )
     assert response.status_code == 422
+
+
+async def test_metrics_count_processing_days_with_the_overrides(
+    calendar_db: Database,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    read_headers: dict[str, str],
+) -> None:
+    # received Fri 1 Mar 2024, resolved Mon 4 Mar: 1 working day; 2 once Saturday is worked
+    events = [
+        event("D1", "received", "2024-03-01T08:00:00+07:00", unit="U1"),
+        event("D1", "resolved", "2024-03-04T08:00:00+07:00", unit="U1"),
+    ]
+    response = await client.post(
+        "/api/v1/events/batch", json={"events": events}, headers=ingest_headers
+    )
+    assert response.json()["accepted"] == 2
+    params = {"from": "2024-03-01", "to": "2024-03-31"}
+
+    async def p50() -> int:
+        answer = await client.get("/api/v1/metrics/delay", params=params, headers=read_headers)
+        value: int = answer.json()["rows"][0]["processing_days_p50"]
+        return value
+
+    assert await p50() == 1
+    await client.put("/api/v1/calendar/2024-03-02", json={"working": True}, headers=admin)
+    assert await p50() == 2
