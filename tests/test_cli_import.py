@@ -249,3 +249,85 @@ async def test_a_missing_file_is_a_usage_error(database_url: str, tmp_path: Path
     result = await run_cli(database_url, ["import", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+async def test_batches_in_flight_together_give_the_same_summary(
+    database_url: str,
+    mixed_file: Path,
+    client: httpx.AsyncClient,
+    read_headers: dict[str, str],
+) -> None:
+    result = await run_cli(
+        database_url, ["import", str(mixed_file), "--batch-size", "1", "--jobs", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert summary(result.stdout) == {
+        "events": 6,
+        "accepted": 3,
+        "duplicate": 1,
+        "invalid": 2,
+        "conflict": 1,
+    }
+    rejects = (mixed_file.parent / "events.jsonl.rejects.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(r)["line"] for r in rejects] == [5, 6, 7]
+    assert await stored_events(client, read_headers, "import") == 3
+
+
+NATIONAL = Path(__file__).parent / "fixtures" / "dvcqg" / "records.json"
+
+
+def national_expectation() -> tuple[int, int, list[int]]:
+    """Records, events and the numbers of records with problems, by the mapping itself."""
+    from app.config import Settings
+    from app.dvcqg.mapping import map_dossier
+    from app.dvcqg.service import mapping_options
+
+    options = mapping_options(Settings(timezone="Asia/Ho_Chi_Minh"))
+    mapped = [map_dossier(r, options) for r in orjson.loads(NATIONAL.read_bytes())]
+    events = sum(len(m.events) for m in mapped)
+    return len(mapped), events, [i for i, m in enumerate(mapped, start=1) if m.problems]
+
+
+async def test_a_national_export_is_mapped_and_stored(
+    database_url: str,
+    tmp_path: Path,
+    client: httpx.AsyncClient,
+    read_headers: dict[str, str],
+) -> None:
+    path = tmp_path / "export.json"
+    path.write_bytes(NATIONAL.read_bytes())
+    records, events, with_problems = national_expectation()
+    result = await run_cli(database_url, ["import", str(path), "--source", "dvcqg"])
+    assert result.exit_code == 0, result.output
+    assert "(national)" in result.stdout
+    assert summary(result.stdout)["events"] == events
+    assert summary(result.stdout)["accepted"] == await stored_events(client, read_headers, "dvcqg")
+    rejects_file = tmp_path / "export.json.rejects.jsonl"
+    rejected = (
+        [orjson.loads(r) for r in rejects_file.read_bytes().splitlines()] if with_problems else []
+    )
+    assert sorted({r["record"] for r in rejected if r["result"] == "invalid"}) == with_problems
+    r = await client.get("/api/v1/dossiers/000.00.31.H40-240105-0001", headers=read_headers)
+    assert r.status_code == 200
+
+
+async def test_the_portal_envelope_is_read_like_an_array(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    records = orjson.loads(NATIONAL.read_bytes())
+    path = tmp_path / "envelope.json"
+    path.write_bytes(orjson.dumps({"service": "DongBoHoSoMC", "data": records}))
+    _, events, _ = national_expectation()
+    result = await run_cli(database_url, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert summary(result.stdout)["events"] == events
+
+
+async def test_a_truncated_national_export_stops_with_a_message(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    path = tmp_path / "cut.json"
+    path.write_bytes(NATIONAL.read_bytes()[:-200])
+    result = await run_cli(database_url, ["import", str(path), "--format", "national"])
+    assert result.exit_code == 1
+    assert "not valid JSON" in result.output

@@ -45,6 +45,7 @@ out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
+PLAIN_PROGRESS_SECONDS = 10.0
 NO_MIGRATE = typer.Option(False, "--no-migrate", help="Do not apply pending migrations first.")
 
 
@@ -256,6 +257,12 @@ def import_file(
         None, help="Where rejected lines are written as JSON Lines (default: FILE.rejects.jsonl)."
     ),
     restart: bool = typer.Option(False, help="Ignore an existing checkpoint and start over."),
+    jobs: int | None = typer.Option(
+        None,
+        min=1,
+        max=16,
+        help="Batches in flight at once (default: 2 on PostgreSQL, 1 on SQLite).",
+    ),
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
     """Import events straight into the database, resumably, with a progress bar."""
@@ -288,6 +295,7 @@ def import_file(
                     checkpoint_path=checkpoint_path,
                     rejects_path=rejects_path,
                     restart=restart,
+                    jobs=jobs or (1 if settings.is_sqlite else 2),
                 )
             except ImportAborted as exc:
                 raise _fail(str(exc)) from None
@@ -305,14 +313,20 @@ def import_file(
             resumed = importer.resumed
             clock = time.perf_counter()
 
+            last_line = [clock]
+
             def on_progress(offset: int, totals: Totals) -> None:
-                elapsed = max(time.perf_counter() - clock, 1e-9)
-                progress.update(
-                    task,
-                    completed=offset,
-                    events=totals.events,
-                    rate=(totals.events - first_events) / elapsed,
-                )
+                now = time.perf_counter()
+                rate = (totals.events - first_events) / max(now - clock, 1e-9)
+                progress.update(task, completed=offset, events=totals.events, rate=rate)
+                if not err.is_terminal and now - last_line[0] >= PLAIN_PROGRESS_SECONDS:
+                    last_line[0] = now  # logs and pipes get a plain line now and then
+                    err.print(
+                        f"{100 * offset / max(importer.size, 1):.1f}% {totals.events:,} events "
+                        f"{rate:,.0f}/s accepted {totals.accepted:,} duplicate "
+                        f"{totals.duplicates:,} rejected {totals.rejected:,}",
+                        highlight=False,
+                    )
 
             importer.on_progress = on_progress
             try:
@@ -352,11 +366,14 @@ def demo(
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
     """Load a generated province (units, procedures, a year of dossiers) to explore."""
-    from app.cli.demo_loader import load_demo
+    from app.cli.demo_loader import DemoRejected, load_demo
 
     settings = _settings(not no_migrate)
     started = time.perf_counter()
-    summary = _with_database(settings, lambda db: load_demo(db, seed=seed, source=source))
+    try:
+        summary = _with_database(settings, lambda db: load_demo(db, seed=seed, source=source))
+    except DemoRejected as exc:
+        raise _fail(str(exc)) from None
     out.print(
         f"demo loaded in {time.perf_counter() - started:.1f} s: {summary.units} units, "
         f"{summary.procedures} procedures, {summary.events:,} events "

@@ -20,6 +20,10 @@ from app.reference.schemas import ProcedureIn, UnitIn
 BATCH = 2000
 
 
+class DemoRejected(Exception):
+    """The database refused a demo event (shown to the user as is)."""
+
+
 @dataclass
 class DemoSummary:
     units: int
@@ -60,7 +64,15 @@ async def load_demo(db: Database, *, seed: int = 0, source: str = "demo") -> Dem
         outcome = await ingest(db, source=source, items=part, ctx=ctx)
         if outcome.rejected:
             bad = next(r for r in outcome.results if r.result in ("invalid", "conflict"))
-            raise RuntimeError(f"the demo data has a rejected event: {bad.model_dump()}")
+            raise DemoRejected(
+                f"event {bad.event_id} was {bad.result}: "
+                + (
+                    f"this database holds another demo under source '{source}' (made by an "
+                    "older version?); load into an empty database or pass --source"
+                    if bad.result == "conflict"
+                    else "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in bad.errors)
+                )
+            )
         accepted += outcome.accepted
         duplicates += outcome.duplicates
     return DemoSummary(len(units), len(procedures), len(events), accepted, duplicates)

@@ -17,8 +17,11 @@ Two formats:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,10 +31,15 @@ import orjson
 
 from app.db import Database
 from app.ingest.schemas import ValidationContext
-from app.ingest.service import ingest
+from app.ingest.service import IngestOutcome, ingest
 
 Format = Literal["jsonl", "national"]
 HEAD_BYTES = 64 * 1024
+CONFLICT_ERROR = {
+    "loc": ["event_id"],
+    "msg": "this source already stored a different event under this event_id",
+    "type": "conflict",
+}
 
 
 class ImportAborted(Exception):
@@ -184,6 +192,7 @@ class Importer:
         checkpoint_path: Path,
         rejects_path: Path,
         restart: bool = False,
+        jobs: int = 1,
         on_progress: Callable[[int, Totals], None] | None = None,
     ) -> None:
         self.db = db
@@ -194,6 +203,7 @@ class Importer:
         self.checkpoint_path = checkpoint_path
         self.rejects_path = rejects_path
         self.on_progress = on_progress
+        self.jobs = max(1, jobs)
         self.size = path.stat().st_size
         self.ctx = ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds)
         self.checkpoint = self._start(restart)
@@ -221,76 +231,97 @@ class Importer:
         return previous
 
     async def run(self) -> Totals:
+        """Send every batch; up to ``jobs`` are in flight, their results are taken in order."""
         cp = self.checkpoint
-        # One task runs in the CLI's loop: blocking file reads and writes hold up nothing.
+        in_flight: deque[_InFlight] = deque()
+        # One task reads in the CLI's loop: blocking file reads and writes hold up nothing.
         with open(self.path, "rb") as fh, open(self.rejects_path, "ab") as rejects:  # noqa: ASYNC230
             rejects.truncate(cp.rejects_offset)  # lines of a batch that never committed
             if self.fmt == "jsonl":
                 chunks = read_jsonl(fh, offset=cp.offset, line=cp.records)
             else:
                 chunks = read_national(fh, skip=cp.records, db=self.db)
-            batch: list[Chunk] = []
-            pending = 0
-            for chunk in chunks:
-                batch.append(chunk)
-                pending += len(chunk.items)
-                if pending >= self.batch_size:
-                    await self._send(batch, rejects)
-                    batch, pending = [], 0
-            if batch:
-                await self._send(batch, rejects)
+            try:
+                batch: list[Chunk] = []
+                pending = 0
+                for chunk in chunks:
+                    batch.append(chunk)
+                    pending += len(chunk.items)
+                    if pending >= self.batch_size:
+                        in_flight.append(self._start_batch(batch))
+                        batch, pending = [], 0
+                        if len(in_flight) >= self.jobs:
+                            await self._finish_batch(in_flight.popleft(), rejects)
+                if batch:
+                    in_flight.append(self._start_batch(batch))
+                while in_flight:
+                    await self._finish_batch(in_flight.popleft(), rejects)
+            finally:
+                for waiting in in_flight:  # after a failure: the checkpoint stays before them
+                    waiting.task.cancel()
+                for waiting in in_flight:
+                    with contextlib.suppress(BaseException):
+                        await waiting.task
         self.checkpoint_path.unlink(missing_ok=True)
         if cp.rejects_offset == 0:
             self.rejects_path.unlink(missing_ok=True)
         return cp.totals
 
-    async def _send(self, batch: list[Chunk], rejects: IO[bytes]) -> None:
-        cp, totals = self.checkpoint, self.checkpoint.totals
+    def _start_batch(self, batch: list[Chunk]) -> _InFlight:
         items: list[Any] = []
         owners: list[int] = []
-        unit = "line" if self.fmt == "jsonl" else "record"
         for chunk in batch:
             items.extend(chunk.items)
             owners.extend([chunk.number] * len(chunk.items))
+        task = asyncio.ensure_future(self._ingest(items))
+        return _InFlight(batch, items, owners, task)
+
+    async def _ingest(self, items: list[Any]) -> IngestOutcome | None:
+        if not items:
+            return None
+        return await ingest(self.db, source=self.source, items=items, ctx=self.ctx)
+
+    async def _finish_batch(self, sent: _InFlight, rejects: IO[bytes]) -> None:
+        """Record a committed batch: rejects, totals, then the checkpoint past it."""
+        outcome = await sent.task
+        cp, totals = self.checkpoint, self.checkpoint.totals
+        unit = "line" if self.fmt == "jsonl" else "record"
+        for chunk in sent.batch:
             if chunk.problems:
-                rejects.write(
-                    orjson.dumps(
-                        {unit: chunk.number, "result": "invalid", "errors": chunk.problems}
-                    )
-                    + b"\n"
-                )
+                reject = {unit: chunk.number, "result": "invalid", "errors": chunk.problems}
+                rejects.write(orjson.dumps(reject) + b"\n")
                 if not chunk.items:
                     totals.invalid += 1
-        if items:
-            outcome = await ingest(self.db, source=self.source, items=items, ctx=self.ctx)
+        if outcome is not None:
             for result in outcome.results:
                 if result.result in ("invalid", "conflict"):
-                    line = {
-                        unit: owners[result.index],
+                    reject = {
+                        unit: sent.owners[result.index],
                         "event_id": result.event_id,
                         "result": result.result,
                         "errors": [e.model_dump() for e in result.errors]
                         if result.result == "invalid"
-                        else [
-                            {
-                                "loc": ["event_id"],
-                                "msg": "this source already stored a "
-                                "different event under this event_id",
-                                "type": "conflict",
-                            }
-                        ],
+                        else [CONFLICT_ERROR],
                     }
-                    rejects.write(orjson.dumps(line) + b"\n")
-            totals.events += len(items)
+                    rejects.write(orjson.dumps(reject) + b"\n")
+            totals.events += len(sent.items)
             totals.accepted += outcome.accepted
             totals.duplicates += outcome.duplicates
             totals.conflicts += outcome.conflicts
             totals.invalid += outcome.invalid
         rejects.flush()
-        totals.records = batch[-1].number
-        cp.records = batch[-1].number
-        cp.offset = batch[-1].end
+        last = sent.batch[-1]
+        totals.records = cp.records = last.number
+        cp.offset = last.end
         cp.rejects_offset = rejects.tell()
         cp.save(self.checkpoint_path)
         if self.on_progress is not None:
             self.on_progress(cp.offset, totals)
+
+
+@dataclass
+class _InFlight:
+    batch: list[Chunk]
+    items: list[Any]
+    owners: list[int]  # the line or record number of each item
+    task: asyncio.Future[IngestOutcome | None]

@@ -23,7 +23,12 @@ _SECRET = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+|\bosk_[A-Za-z0-9_\-]+|\bwhsec_
 REDACTED = "[redacted]"
 _HANDLER_MARK = "_onestop_handler"
 # attributes every LogRecord has: anything else was passed through ``extra=`` and is logged
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+    "color_message",  # uvicorn's copy of the message with terminal colour codes
+}
 
 
 def redact(text: str) -> str:
