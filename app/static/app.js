@@ -293,6 +293,7 @@
     index: new Map(), // code -> node
     data: null, // last loaded figures, re-rendered on a language switch
     controller: null,
+    chartVersion: 0, // the latest chart render; an older one waiting for plotly is dropped
   };
 
   const t = (key, vars) => {
@@ -702,14 +703,35 @@
     };
   }
 
+  /* plotly.js (~1.4 MB gzipped) loads `async`: the tiles and tables do not wait for it, and
+   * the charts are drawn as soon as it is there. */
+  const plotlyReady = new Promise((resolve, reject) => {
+    if (window.Plotly) return resolve(window.Plotly);
+    const script = document.getElementById("plotly-bundle");
+    if (!script) return reject(new Error("no chart library"));
+    script.addEventListener("load", () => (window.Plotly ? resolve(window.Plotly) : reject()));
+    script.addEventListener("error", () => reject(new Error("chart library failed")));
+  });
+
   function renderCharts(rows) {
+    const version = ++state.chartVersion;
+    plotlyReady.then(
+      () => {
+        if (version !== state.chartVersion) return; // a newer render is on its way
+        drawCharts(rows);
+        document.body.dataset.charts = "ready";
+      },
+      () => {
+        $("#chart-intake").textContent = t("chart.unavailable");
+        $("#chart-rates").textContent = "";
+        document.body.dataset.charts = "unavailable";
+      },
+    );
+  }
+
+  function drawCharts(rows) {
     const intake = $("#chart-intake");
     const rates = $("#chart-rates");
-    if (typeof window.Plotly === "undefined") {
-      intake.textContent = t("chart.unavailable");
-      rates.textContent = "";
-      return;
-    }
     const months = rows.map(monthKey);
     const labels = months.map(fmtMonth);
     const config = { displayModeBar: false, responsive: true, staticPlot: false };

@@ -184,7 +184,8 @@ async def _open(visitor: BrowserContext, live: LiveService, query: str = PERIOD)
     page = await visitor.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{live.base_url}/?{query}&lang=vi")  # one test switches to English
+    # one test switches to English; the figures do not wait for the chart library
+    await page.goto(f"{live.base_url}/?{query}&lang=vi", wait_until="domcontentloaded")
     await page.wait_for_selector("body[data-state=needs-token], body[data-state=ready]")
     if await page.get_attribute("body", "data-state") == "needs-token":
         await page.fill("#token-input", live.read_key)
@@ -328,7 +329,7 @@ async def test_screenshot_is_saved(
     visitor: BrowserContext, live_service: LiveService, tmp_path: Path
 ) -> None:
     page = await _open(visitor, live_service, f"unit={DISTRICT}&{PERIOD}")
-    await page.wait_for_selector("#chart-rates .main-svg")
+    await page.wait_for_selector("body[data-charts=ready]")
     target = tmp_path / "dashboard.png"
     await page.screenshot(path=str(target), full_page=True)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
