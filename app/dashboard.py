@@ -25,6 +25,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.config import Settings, get_settings
 from app.errors import NotFound
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -139,7 +140,8 @@ async def _send(request: Request, asset: Asset, cache_control: str) -> Response:
     responses={200: {"content": {"text/html": {}}, "description": "The HTML page."}},
 )
 async def dashboard_page(request: Request) -> Response:
-    response = await _send(request, render_index(request.app.state.settings.timezone), REVALIDATE)
+    settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
+    response = await _send(request, render_index(settings.timezone), REVALIDATE)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
