@@ -263,6 +263,34 @@ async def test_ranking_lists_the_communes_of_the_district(
     await page.close()
 
 
+async def test_ranking_by_overdue_rate_puts_the_lowest_first(
+    visitor: BrowserContext, live_service: LiveService
+) -> None:
+    page = await _open(visitor, live_service, f"unit={DISTRICT}&{PERIOD}")
+    await page.select_option("#indicator-select", "overdue_rate")
+    await page.wait_for_selector("body[data-state=ready]")
+    await page.wait_for_selector("#ranking-note:not([hidden])")
+    ranks = page.locator("#ranking-table tbody tr td.rank")
+    shown = [int(await ranks.nth(i).inner_text()) for i in range(await ranks.count())]
+    async with httpx.AsyncClient(base_url=live_service.base_url) as client:
+        answer = await client.get(
+            "/api/v1/rankings",
+            params={
+                "indicator": "overdue_rate",
+                "level": "commune",
+                "unit": DISTRICT,
+                "from": "2024-01-01",
+                "to": "2024-03-31",
+            },
+            headers={"Authorization": f"Bearer {live_service.read_key}"},
+        )
+    ranking = answer.json()
+    assert ranking["lower_is_better"] is True
+    assert shown == [row["rank"] for row in ranking["rows"]]
+    assert "overdue_rate" in page.url
+    await page.close()
+
+
 async def test_overdue_list_shows_what_the_api_lists(
     visitor: BrowserContext, live_service: LiveService
 ) -> None:
