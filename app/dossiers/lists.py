@@ -8,13 +8,14 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.dossiers.models import Dossier as D
 from app.metrics.queries import Scope, resolved_in
-from app.reference.calendar import working_days_sql
+from app.reference.calendar import WorkDay, working_days_from_ordinals, working_days_join
 from app.reference.models import Unit
 
 
@@ -44,7 +45,32 @@ def _open(now: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
-def _filters(query: ListQuery, now: datetime, today: date) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class _Days:
+    """The working-day figures of a listed dossier, over joins of ``work_days``."""
+
+    source: Any
+    overdue: ColumnElement[int]
+    left: ColumnElement[int]
+
+
+def _days(query: ListQuery, now: datetime, today: date) -> _Days:
+    """Working days past the due day (to today for open dossiers, to resolution for others)
+    and working days left before it."""
+    today_ordinal = select(WorkDay.ordinal).where(WorkDay.day == today).scalar_subquery()
+    due = aliased(WorkDay)
+    source = D.__table__.outerjoin(due, due.day == D.due_date)
+    left = working_days_from_ordinals(today_ordinal, due.ordinal)
+    if query.state in (ListState.resolved, ListState.late):
+        source, past_due = working_days_join(source, D.due_date, D.resolved_date)
+        late = and_(D.due_at.is_not(None), D.resolved_at > D.due_at)
+        return _Days(source, case((late, past_due), else_=0), left)
+    overdue = and_(D.due_at.is_not(None), D.due_at < now)
+    past_due = working_days_from_ordinals(due.ordinal, today_ordinal)
+    return _Days(source, case((overdue, past_due), else_=0), left)
+
+
+def _filters(query: ListQuery, now: datetime, days: _Days) -> list[ColumnElement[bool]]:
     state = query.state
     if state in (ListState.resolved, ListState.late):
         clauses = resolved_in(query.first or date.min, query.last or date.max)
@@ -63,38 +89,25 @@ def _filters(query: ListQuery, now: datetime, today: date) -> list[ColumnElement
     if state is ListState.overdue:
         clauses.append(D.due_at < now)
     elif state is ListState.due_soon:
-        clauses += [
-            D.due_at >= now,
-            working_days_sql(literal(today), D.due_date) <= query.due_within,
-        ]
+        clauses += [D.due_at >= now, days.left <= query.due_within]
     return clauses
-
-
-def _working_days_overdue(query: ListQuery, now: datetime, today: date) -> ColumnElement[int]:
-    """Working days past the due day: up to today for open dossiers, to resolution for others."""
-    if query.state in (ListState.resolved, ListState.late):
-        late = and_(D.due_at.is_not(None), D.resolved_at > D.due_at)
-        return case((late, working_days_sql(D.due_date, D.resolved_date)), else_=0)
-    overdue = and_(D.due_at.is_not(None), D.due_at < now)
-    return case((overdue, working_days_sql(D.due_date, literal(today))), else_=0)
 
 
 async def list_dossiers(
     session: AsyncSession, *, scope: Scope, query: ListQuery, now: datetime, today: date
 ) -> tuple[int, list[dict[str, Any]]]:
     """The page of dossiers, most overdue first (then earliest due), and the total count."""
-    where = [*_filters(query, now, today), *scope.where()]
-    total = (await session.execute(select(func.count()).select_from(D).where(*where))).scalar_one()
-    overdue_days = _working_days_overdue(query, now, today).label("working_days_overdue")
-    left = case(
-        (
-            and_(D.due_at.is_not(None), D.due_at >= now, D.ended_at.is_(None)),
-            working_days_sql(literal(today), D.due_date),
-        ),
-        else_=None,
-    ).label("working_days_left")
+    days = _days(query, now, today)
+    where = [*_filters(query, now, days), *scope.where()]
+    total = (
+        await session.execute(select(func.count()).select_from(days.source).where(*where))
+    ).scalar_one()
+    overdue_days = days.overdue.label("working_days_overdue")
+    still_due = and_(D.due_at.is_not(None), D.due_at >= now, D.ended_at.is_(None))
+    left = case((still_due, days.left), else_=None).label("working_days_left")
     stmt = (
         select(D, Unit.name.label("unit_name"), overdue_days, left)
+        .select_from(days.source)
         .outerjoin(Unit, Unit.code == D.unit_code)
         .where(*where)
         .order_by(overdue_days.desc(), D.due_at.is_(None), D.due_at, D.code)

@@ -34,7 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis
-from app.reference.calendar import working_days_sql
+from app.reference.calendar import working_days_join
 from app.reference.models import Unit
 
 
@@ -209,14 +209,19 @@ async def aggregate(
     keys: list[Any] = [group] if group is not None else []
 
     async def run(
-        columns: list[Any], names: list[str], where: list[Any], bucket: Any, joined: Any = None
+        columns: list[Any],
+        names: list[str],
+        where: list[Any],
+        bucket: Any,
+        joined: Any = None,
+        by_column: bool = False,
     ) -> None:
         stmt = select(*keys, bucket.label("bucket"), *columns)
         if joined is not None:
             stmt = stmt.select_from(joined)
         # a bucket of the joined buckets table is a column; a literal bucket (period=none)
         # cannot be grouped on in PostgreSQL, and needs not be
-        by_bucket = period is not Period.none or joined is not None
+        by_bucket = period is not Period.none or by_column
         grouping = [*keys, bucket] if by_bucket else keys
         stmt = stmt.where(*where, *scope.where())
         if grouping:
@@ -240,14 +245,18 @@ async def aggregate(
     names = by_basis[Basis.resolution]
     if names or lateness_days:
         columns = [_sum(COUNTS[n].condition(None)) for n in names]
+        joined = None
         if lateness_days:
             late = COUNTS["resolved_late"].condition(None)
-            columns.append(
-                func.sum(case((late, working_days_sql(D.due_date, D.resolved_date)), else_=0))
-            )
+            joined, lateness = working_days_join(D.__table__, D.due_date, D.resolved_date)
+            columns.append(func.sum(case((late, lateness), else_=0)))
             names = [*names, "__lateness"]
         await run(
-            columns, names, resolved_in(first, last), bucket_number_sql(D.resolved_date, period)
+            columns,
+            names,
+            resolved_in(first, last),
+            bucket_number_sql(D.resolved_date, period),
+            joined,
         )
     if names := by_basis[Basis.backlog]:
         table = _buckets_table(buckets)
@@ -256,7 +265,7 @@ async def aggregate(
             table,
             and_(D.received_date <= table.c.last_day, *open_at(table.c.end_at)),
         )
-        await run(columns, names, [], table.c.number, joined)
+        await run(columns, names, [], table.c.number, joined, by_column=True)
     if processing_days:
         await _histogram(session, out, scope, first, last, period, group)
     return out
@@ -286,12 +295,10 @@ async def _histogram(
 ) -> None:
     """Resolved dossiers per (group, bucket, working days from receipt to resolution)."""
     columns = [group.label("g")] if group is not None else []
+    joined, days = working_days_join(D.__table__, D.received_date, D.resolved_date)
     inner = (
-        select(
-            *columns,
-            bucket_number_sql(D.resolved_date, period).label("b"),
-            working_days_sql(D.received_date, D.resolved_date).label("days"),
-        )
+        select(*columns, bucket_number_sql(D.resolved_date, period).label("b"), days.label("days"))
+        .select_from(joined)
         .where(*resolved_in(first, last), D.received_date.is_not(None), *scope.where())
         .subquery("processing")
     )

@@ -9,8 +9,8 @@ So that SQL can count working days over many dossiers at once, the calendar is m
 ``work_days``: one row per day from ``FIRST_DAY`` to ``LAST_DAY`` with ``working`` (after
 overrides) and ``ordinal`` = the number of working days from ``FIRST_DAY`` up to and including
 the day. The number of working days ``d`` with ``after < d <= through`` is then
-``ordinal(through) - ordinal(after)``: :func:`working_days_sql` is the one definition of a
-working-day count; everything that counts working days uses it.
+``ordinal(through) - ordinal(after)``: :func:`working_days_from_ordinals` is the one
+definition of a working-day count; everything that counts working days uses it.
 """
 
 from __future__ import annotations
@@ -82,18 +82,38 @@ def calendar_rows(overrides: Mapping[date, bool]) -> list[dict[str, Any]]:
     return rows
 
 
-def working_days_sql(after: Any, through: Any) -> ColumnElement[int]:
-    """Working days d with ``after < d <= through`` (0 when through <= after).
+def working_days_from_ordinals(after_ordinal: Any, through_ordinal: Any) -> ColumnElement[int]:
+    """THE working-day count: the working days d with ``after < d <= through``.
 
-    THE working-day count. ``after`` and ``through`` are SQL date expressions (columns or
-    bound dates); NULL when either is NULL or outside the calendar. A dossier received and
-    resolved on the same day took 0 working days; resolved on the next working day, 1.
+    ``ordinal(through) - ordinal(after)``, from the ``work_days`` ordinals of the two dates
+    (0 when through <= after; NULL when either date is NULL or outside the calendar). A
+    dossier received and resolved on the same day took 0 working days; resolved on the next
+    working day, 1. Every working-day count goes through this function, by one of the two
+    ways to fetch the ordinals below.
+    """
+    result: ColumnElement[int] = through_ordinal - after_ordinal
+    return result
+
+
+def working_days_sql(after: Any, through: Any) -> ColumnElement[int]:
+    """The working-day count between two SQL date expressions, by scalar subqueries.
+
+    For a few rows (one date, a page of a list); aggregates over many dossiers use
+    :func:`working_days_join`, which the planner turns into joins.
     """
     start = aliased(WorkDay)
     end = aliased(WorkDay)
     ordinal_through = select(end.ordinal).where(end.day == through).scalar_subquery()
     ordinal_after = select(start.ordinal).where(start.day == after).scalar_subquery()
-    return ordinal_through - ordinal_after
+    return working_days_from_ordinals(ordinal_after, ordinal_through)
+
+
+def working_days_join(source: Any, after: Any, through: Any) -> tuple[Any, ColumnElement[int]]:
+    """``source`` left-joined to the ordinals of two date columns, and the working-day count."""
+    start = aliased(WorkDay)
+    end = aliased(WorkDay)
+    joined = source.outerjoin(start, start.day == after).outerjoin(end, end.day == through)
+    return joined, working_days_from_ordinals(start.ordinal, end.ordinal)
 
 
 async def working_days(*, session: AsyncSession, after: date, through: date) -> int:
