@@ -7,18 +7,25 @@ from datetime import date
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.db import Database
-from app.reference.calendar import ensure_work_days, working_days
+from app.reference.calendar import delete_override, ensure_work_days, working_days
+from app.reference.models import CalendarOverride
 from tests.factories import event
 
 
 @pytest.fixture
 async def calendar_db(db: Database) -> AsyncIterator[Database]:
-    """The database, with ``work_days`` back in line with the (emptied) overrides after."""
-    yield db
+    """The database; the test's overrides are removed after it, through the calendar service,
+    so ``work_days`` is back to the defaults for the tests that follow."""
     async with db.sessionmaker() as session:
         await ensure_work_days(session=session)
+        await session.commit()
+    yield db
+    async with db.sessionmaker() as session:
+        for day in (await session.execute(select(CalendarOverride.day))).scalars().all():
+            await delete_override(session=session, day=day)
         await session.commit()
 
 
