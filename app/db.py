@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -183,3 +184,58 @@ def dialect_of(session: AsyncSession) -> str:
     bind = session.bind
     assert bind is not None, "sessions are always bound to an engine here"
     return bind.dialect.name
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under a PostgreSQL session, for the hot paths.
+
+    The session's transaction is opened on it first if no statement has run yet, so statements
+    sent straight to the driver share that transaction and commit or roll back with it.
+    Refuses to hand out a connection outside a transaction.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    if getattr(adapted, "_transaction", True) is None:
+        # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with the first statement it runs;
+        # start it the same way here (it is then committed or rolled back with the session).
+        await adapted._start_transaction()
+    driver = raw.driver_connection
+    if driver is None or not driver.is_in_transaction():
+        raise RuntimeError("driver_connection needs a session with an open transaction")
+    return driver
+
+
+@contextlib.contextmanager
+def driver_errors(session: AsyncSession) -> Iterator[None]:
+    """Raise driver (asyncpg) errors as SQLAlchemy's, as if the statement had gone through it.
+
+    Statements sent with ``driver_connection`` would otherwise escape as raw asyncpg errors:
+    this keeps deadlock retries (``exc.orig.sqlstate``) and the 503 for a lost database.
+    """
+    try:
+        yield
+    except DBAPIError:
+        raise
+    except Exception as exc:
+        bind = session.bind
+        if bind is None:
+            raise
+        dialect = bind.dialect
+        dbapi: Any = dialect.dbapi
+        translated: Exception | None = exc if isinstance(exc, dbapi.Error) else None
+        mapping = getattr(dbapi, "_asyncpg_error_translate", None) or {}
+        for kind in type(exc).__mro__ if translated is None else ():
+            if kind in mapping:
+                translated = mapping[kind](exc.args[0] if exc.args else str(exc), exc)
+                break
+        if translated is None:
+            raise
+        raise DBAPIError.instance(
+            None,
+            None,
+            translated,
+            dbapi.Error,
+            connection_invalidated=dialect.is_disconnect(translated, None, None),  # type: ignore[arg-type]
+            dialect=dialect,
+        ) from exc

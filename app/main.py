@@ -21,6 +21,7 @@ from app.dossiers.routes import router as dossiers_router
 from app.dvcqg.routes import DOC_MODELS as DVCQG_DOC_MODELS
 from app.dvcqg.routes import router as dvcqg_router
 from app.errors import install_handlers
+from app.exports import router as exports_router
 from app.ingest.routes import DOC_MODELS
 from app.ingest.routes import router as ingest_router
 from app.metrics.routes import router as metrics_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dvcqg_router)
     app.include_router(reports_router)  # before metrics: /metrics/scorecard vs /{family}
     app.include_router(metrics_router)
+    app.include_router(exports_router)
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     configure_logging(level=settings.log_level, fmt=settings.log_format)

@@ -34,6 +34,7 @@ SCOPES = {
     ("GET", "/api/v1/dossiers"): "read",
     ("GET", "/api/v1/reports/processing"): "read",
     ("GET", "/api/v1/metrics/scorecard"): "read",
+    ("GET", "/api/v1/exports/dossiers.csv"): "read",
 }
 OTHER_SCOPE = {"admin": "read", "read": "ingest", "ingest": "read"}
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import Boolean, Date, Integer, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import chunks, dialect_insert, dialect_of, utcnow
-from app.dossiers.fold import DossierState, FoldEvent, fold
+from app.db import UTCDateTime, chunks, dialect_insert, dialect_of, driver_connection, utcnow
+from app.dossiers.fold import DossierState, FoldEvent, Status, fold
 from app.dossiers.models import Dossier, DossierEvent
 
 IN_CHUNK = 900  # stays under every backend's bound-parameter limit
@@ -54,32 +56,94 @@ async def lock_dossiers(session: AsyncSession, codes: Sequence[str]) -> None:
     if dialect_of(session) != "postgresql" or not codes:
         return
     keys = sorted({lock_key(c) for c in codes})
-    await session.execute(
-        text(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM "
-            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS s"
-        ),
-        {"keys": keys},
+    conn = await driver_connection(session)
+    await conn.execute(_PG_LOCK, keys)
+
+
+_PG_LOCK = (
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS s"
+)
+
+
+_STATE_COLUMNS = [f.name for f in dataclasses.fields(DossierState)]
+_FOLD_NAMES = [c.key for c in _EVENT_FOLD_COLUMNS]
+
+
+def _pg_array_type(column: Any) -> str:
+    """The PostgreSQL array type an ``unnest`` parameter of this column needs."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return "timestamptz[]"
+    if isinstance(kind, Date):
+        return "date[]"
+    if isinstance(kind, Boolean):
+        return "bool[]"
+    if isinstance(kind, Integer):
+        return "int[]"
+    return "text[]"
+
+
+@functools.lru_cache(maxsize=8)
+def _pg_upsert_sql(names: tuple[str, ...]) -> str:
+    """One ``INSERT … SELECT FROM unnest(…) ON CONFLICT (code) DO UPDATE`` for a whole batch."""
+    table = Dossier.__table__
+    params = ", ".join(
+        f"${i}::{_pg_array_type(table.c[name])}" for i, name in enumerate(names, start=1)
     )
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "code")
+    return (
+        f"INSERT INTO dossiers ({', '.join(names)}) "
+        f"SELECT * FROM unnest({params}) "
+        f"ON CONFLICT (code) DO UPDATE SET {updates}"
+    )
+
+
+_PG_LOAD_STATES = f"SELECT {', '.join(_STATE_COLUMNS)} FROM dossiers WHERE code = ANY($1::text[])"
+_PG_LOAD_EVENTS = (
+    f"SELECT {', '.join(_FOLD_NAMES)} FROM dossier_events WHERE dossier_code = ANY($1::text[])"
+)
+
+
+def _fold_event(row: Any) -> FoldEvent:
+    """A FoldEvent from a row in ``_FOLD_NAMES`` order (positional: no per-field lookups)."""
+    values = tuple(row)
+    return FoldEvent(values[0], values[1], values[2], Status(values[3]), *values[4:])
 
 
 async def load_events(session: AsyncSession, codes: Sequence[str]) -> dict[str, list[FoldEvent]]:
     out: dict[str, list[FoldEvent]] = defaultdict(list)
+    if dialect_of(session) == "postgresql":
+        conn = await driver_connection(session)
+        for row in await conn.fetch(_PG_LOAD_EVENTS, sorted(codes)):
+            event = _fold_event(row)
+            out[event.dossier_code].append(event)
+        return out
     for part in chunks(sorted(codes), IN_CHUNK):
         rows = await session.execute(
             select(*_EVENT_FOLD_COLUMNS).where(DossierEvent.dossier_code.in_(part))
         )
-        for row in rows.mappings():
-            out[row["dossier_code"]].append(FoldEvent.from_mapping(row))
+        for row in rows:
+            event = _fold_event(row)
+            out[event.dossier_code].append(event)
     return out
 
 
 async def load_states(session: AsyncSession, codes: Sequence[str]) -> dict[str, DossierState]:
+    """The stored fold states of these dossiers (plain rows: no ORM objects are loaded)."""
     out: dict[str, DossierState] = {}
+    if dialect_of(session) == "postgresql":
+        conn = await driver_connection(session)
+        for record in await conn.fetch(_PG_LOAD_STATES, sorted(codes)):
+            state = DossierState.from_row(record)
+            out[state.code] = state
+        return out
+    table = Dossier.__table__
+    columns = [table.c[name] for name in _STATE_COLUMNS]
     for part in chunks(sorted(codes), IN_CHUNK):
-        rows = await session.execute(select(Dossier).where(Dossier.code.in_(part)))
-        for dossier in rows.scalars():
-            out[dossier.code] = DossierState.from_row(dossier.__dict__)
+        rows = await session.execute(select(*columns).where(table.c.code.in_(part)))
+        for row in rows.mappings():
+            state = DossierState.from_row(row)
+            out[state.code] = state
     return out
 
 
@@ -118,14 +182,23 @@ async def apply_events(
 
 
 async def upsert_dossiers(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    insert = dialect_insert(dialect_of(session))
+    if not rows:
+        return
+    if dialect_of(session) == "postgresql":
+        # One statement per batch, the columns as arrays: no per-row parameters to bind.
+        conn = await driver_connection(session)
+        rows = sorted(rows, key=lambda r: r["code"])  # same lock order in every writer
+        names = tuple(c.name for c in Dossier.__table__.columns if c.name in rows[0])
+        arrays = [[row[name] for row in rows] for name in names]
+        await conn.execute(_pg_upsert_sql(names), *arrays)
+        return
     table = Dossier.__table__
+    stmt = dialect_insert(dialect_of(session))(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.code],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "code"},
+    )
     for part in chunks(rows, 500):
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.code],
-            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "code"},
-        )
         await session.execute(stmt, part)
 
 

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, chunks, dialect_insert, dialect_of, utcnow
+from app.db import (
+    Database,
+    chunks,
+    dialect_insert,
+    dialect_of,
+    driver_connection,
+    driver_errors,
+    utcnow,
+)
+from app.dossiers.fold import FoldEvent
 from app.dossiers.models import DossierEvent
 from app.dossiers.service import IN_CHUNK, apply_events, lock_dossiers
 from app.errors import clean_validation_errors
@@ -140,6 +151,10 @@ async def _store(
     fresh = sorted(first.values(), key=lambda v: v.event.event_id)
     if not fresh:
         return outcome
+    if dialect_of(session) == "postgresql":
+        with driver_errors(session):
+            await _store_fresh_pg(session, db, source=source, fresh=fresh, outcome=outcome)
+        return outcome
 
     await lock_dossiers(session, [v.event.dossier_code for v in fresh])
     inserted = await _insert_events(session, source, fresh)
@@ -159,6 +174,134 @@ async def _store(
             session, [e.to_fold_event(source) for e in accepted], zone=db.settings.zone
         )
     return outcome
+
+
+_PG_INSERT_EVENTS = """
+INSERT INTO dossier_events (source, event_id, dossier_code, status, occurred_at, unit_code,
+    procedure_code, sector_code, channel, received_at, due_at, components_total,
+    components_digitized, result_digitized, result_signed, fee_required, paid_online,
+    body_hash, payload, ingested_at)
+SELECT $1, e, d, s, o, u, p, sc, ch, r, du, ct, cd, rd, rs, fr, po, h, pl::json, $2
+FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::int[], $14::int[],
+    $15::bool[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[])
+    AS t(e, d, s, o, u, p, sc, ch, r, du, ct, cd, rd, rs, fr, po, h, pl)
+ON CONFLICT (source, event_id) DO NOTHING
+RETURNING event_id
+"""
+
+_PG_STORED_HASHES = (
+    "SELECT event_id, body_hash FROM dossier_events "
+    "WHERE source = $1 AND event_id = ANY($2::text[])"
+)
+
+_PG_REGISTER_REFERENCE = """
+WITH new_units AS (
+    INSERT INTO units (code, registered, created_at, updated_at)
+    SELECT t.c, false, $3, $3 FROM unnest($1::text[]) AS t(c)
+    WHERE NOT EXISTS (SELECT 1 FROM units WHERE units.code = t.c)
+    ON CONFLICT (code) DO NOTHING
+)
+INSERT INTO procedures (code, registered, created_at, updated_at)
+SELECT t.c, false, $3, $3 FROM unnest($2::text[]) AS t(c)
+WHERE NOT EXISTS (SELECT 1 FROM procedures WHERE procedures.code = t.c)
+ON CONFLICT (code) DO NOTHING
+"""
+
+
+def _payload_json(payload: Any) -> str:
+    """The event as received, as JSON text (orjson; the stdlib for what orjson refuses)."""
+    try:
+        return orjson.dumps(payload).decode()
+    except TypeError:  # e.g. integers beyond 64 bits from a non-orjson parser
+        return json.dumps(payload)
+
+
+def _fold_event(source: str, e: EventIn) -> FoldEvent:
+    return FoldEvent(
+        source,
+        e.event_id,
+        e.dossier_code,
+        e.status,
+        e.occurred_at,
+        e.unit_code,
+        e.procedure_code,
+        e.sector_code,
+        e.channel.value if e.channel else None,
+        e.received_at,
+        e.due_at,
+        e.components_total,
+        e.components_digitized,
+        e.result_digitized,
+        e.result_signed,
+        e.fee_required,
+        e.paid_online,
+    )
+
+
+async def _store_fresh_pg(
+    session: AsyncSession,
+    db: Database,
+    *,
+    source: str,
+    fresh: list[_Valid],
+    outcome: IngestOutcome,
+) -> None:
+    """PostgreSQL: the same steps as ``_store`` in a few set-based statements.
+
+    Profiling showed SQLAlchemy's per-statement and per-row work (compiling, binding each
+    row's parameters, building ORM objects) dominating a batch; here each step is one
+    statement with the columns sent as arrays (``unnest``), on the session's own connection
+    and transaction.
+    """
+    await lock_dossiers(session, [v.event.dossier_code for v in fresh])  # opens the transaction
+    conn = await driver_connection(session)
+    now = utcnow()
+    columns: list[list[Any]] = [[] for _ in range(18)]
+    for item in fresh:
+        e = item.event
+        values = (
+            e.event_id,
+            e.dossier_code,
+            e.status.value,
+            e.occurred_at,
+            e.unit_code,
+            e.procedure_code,
+            e.sector_code,
+            e.channel.value if e.channel else None,
+            e.received_at,
+            e.due_at,
+            e.components_total,
+            e.components_digitized,
+            e.result_digitized,
+            e.result_signed,
+            e.fee_required,
+            e.paid_online,
+            item.body_hash,
+            _payload_json(item.payload),
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    inserted = {row[0] for row in await conn.fetch(_PG_INSERT_EVENTS, source, now, *columns)}
+    not_inserted = [v.event.event_id for v in fresh if v.event.event_id not in inserted]
+    known: dict[str, str] = {}
+    if not_inserted:
+        known = dict(await conn.fetch(_PG_STORED_HASHES, source, not_inserted))
+    for item in fresh:
+        if item.event.event_id in inserted:
+            _record(outcome, item, "accepted")
+        else:
+            same = known.get(item.event.event_id) == item.body_hash
+            _record(outcome, item, "duplicate" if same else "conflict")
+    accepted = [v.event for v in fresh if v.event.event_id in inserted]
+    if not accepted:
+        return
+    units = sorted({e.unit_code for e in accepted})
+    procedures = sorted({e.procedure_code for e in accepted if e.procedure_code})
+    await conn.execute(_PG_REGISTER_REFERENCE, units, procedures, now)
+    outcome.dossiers_changed = await apply_events(
+        session, [_fold_event(source, e) for e in accepted], zone=db.settings.zone
+    )
 
 
 def _record(outcome: IngestOutcome, item: _Valid, kind: str) -> None:
