@@ -265,7 +265,13 @@ async def aggregate(
             table,
             and_(D.received_date <= table.c.last_day, *open_at(table.c.end_at)),
         )
-        await run(columns, names, [], table.c.number, joined, by_column=True)
+        # not needed for the result, but lets the database skip (by index) what ended before
+        # the first bucket's end or was received after the last one
+        narrow = [
+            D.received_date <= buckets[-1].last,
+            or_(D.ended_at.is_(None), D.ended_at >= min(b.end for b in buckets)),
+        ]
+        await run(columns, names, narrow, table.c.number, joined, by_column=True)
     if processing_days:
         await _histogram(session, out, scope, first, last, period, group)
     return out
