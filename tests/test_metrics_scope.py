@@ -198,6 +198,8 @@ async def test_csv_has_a_header_and_the_rows(
         ({"from": "2024-03-01", "to": "2024-03-31", "period": "week"}, ["query", "period"]),
         ({"from": "2024-03-01", "to": "2024-03-31", "format": "xml"}, ["query", "format"]),
         ({"from": "2024-13-01", "to": "2024-03-31"}, ["query", "from"]),
+        ({"from": "2024-03-01", "to": "2024-03-31", "unit": "U\x001"}, ["query", "unit"]),
+        ({"from": "2024-03-01", "to": "2024-03-31", "level": ""}, ["query", "level"]),
     ],
 )
 async def test_bad_parameters_are_422_with_the_field(

@@ -35,7 +35,11 @@ router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 async def get_dossiers(
     request: Request,
     unit: str | None = Query(
-        None, min_length=1, max_length=64, description="Root of the subtree listed."
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Root of the subtree listed.",
     ),
     state: ListState = Query(ListState.open, description="Which dossiers."),
     due_within: int = Query(

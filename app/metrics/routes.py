@@ -30,13 +30,19 @@ UnitQuery = Annotated[
     Query(
         min_length=1,
         max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
         description="Root of the subtree counted (the unit and all its descendants); "
         "default: all units. Unknown: 404.",
     ),
 ]
 LevelQuery = Annotated[
     str | None,
-    Query(min_length=1, max_length=32, description="Count only dossiers of units of this level."),
+    Query(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Count only dossiers of units of this level.",
+    ),
 ]
 
 
@@ -177,7 +183,12 @@ async def get_rankings(
     unit: UnitQuery = None,
     level: Annotated[
         str | None,
-        Query(min_length=1, max_length=32, description="The level label of the units ranked."),
+        Query(
+            min_length=1,
+            max_length=32,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="The level label of the units ranked.",
+        ),
     ] = None,
     session: AsyncSession = ReadSessionDep,
 ) -> Ranking:

@@ -55,7 +55,12 @@ class ProcessingReportOut(BaseModel):
 
 UnitQuery = Annotated[
     str | None,
-    Query(min_length=1, max_length=64, description="Root of the subtree; default: all units."),
+    Query(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Root of the subtree; default: all units.",
+    ),
 ]
 
 
@@ -184,7 +189,13 @@ async def get_scorecard(
     to: date = Query(description="Last day, inclusive."),
     unit: UnitQuery = None,
     level: Annotated[
-        str | None, Query(min_length=1, max_length=32, description="Only units of this level.")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=32,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="Only units of this level.",
+        ),
     ] = None,
     group_by: ScorecardGroup = Query(ScorecardGroup.none, description="`none` or `unit`."),
     session: AsyncSession = ReadSessionDep,
