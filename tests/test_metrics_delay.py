@@ -166,3 +166,33 @@ async def test_lateness_counts_working_days_past_the_due_day(
     )
     row = await one_row(client, read_headers, "delay", **MARCH)
     assert (row["resolved_late"], row["lateness_days_mean"]) == (1, 2.0)
+
+
+async def test_stopped_dossier_is_in_no_delay_figure(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
+) -> None:
+    events = dossier("D1", due="2024-03-06T17:00:00+07:00")
+    events.append(status_event("D1", "stopped", "2024-03-07T09:00:00+07:00"))
+    await push(client, ingest_headers, events)
+    row = await one_row(client, read_headers, "delay", **MARCH)
+    assert (row["resolved"], row["in_progress"], row["in_progress_overdue"]) == (0, 0, 0)
+
+
+async def test_a_dossier_resolved_then_withdrawn_still_counts_as_resolved(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
+) -> None:
+    events = dossier("D1", due="2024-03-06T17:00:00+07:00", resolved="2024-03-07T09:00:00+07:00")
+    events.append(status_event("D1", "withdrawn", "2024-03-08T09:00:00+07:00"))
+    await push(client, ingest_headers, events)
+    row = await one_row(client, read_headers, "delay", **MARCH)
+    assert (row["resolved"], row["resolved_late"]) == (1, 1)
+
+
+async def test_returned_without_resolved_event_counts_as_resolved_at_return(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
+) -> None:
+    events = dossier("D1", due="2024-03-06T17:00:00+07:00")
+    events.append(status_event("D1", "returned", "2024-03-05T09:00:00+07:00"))
+    await push(client, ingest_headers, events)
+    row = await one_row(client, read_headers, "delay", **MARCH)
+    assert (row["resolved"], row["resolved_early"], row["processing_days_p50"]) == (1, 1, 1)
