@@ -144,8 +144,15 @@ def _is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    # asyncpg's InternalClientError ("cannot switch to state …; another operation is in
+    # progress") is what a connection cut mid-operation (pg_terminate_backend) can leave behind.
     name = type(exc).__name__
-    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError"}
+    return name in {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "AdminShutdownError",
+        "InternalClientError",
+    }
 
 
 def database_unavailable(exc: BaseException) -> bool:

@@ -294,3 +294,21 @@ async def test_clients_that_resend_after_an_outage_store_everything_once(
         0,
         [],
     )
+
+
+def test_a_connection_left_mid_operation_counts_as_unavailable() -> None:
+    """Seen in the fault run after pg_terminate_backend: asyncpg's InternalClientError,
+    wrapped by SQLAlchemy, must answer 503 (the batch was not applied), not 500."""
+    from asyncpg.exceptions import InternalClientError
+    from sqlalchemy.exc import InternalError
+
+    from app.errors import database_unavailable
+
+    driver = InternalClientError("cannot switch to state 15; another operation (2) is in progress")
+    try:
+        try:
+            raise driver
+        except InternalClientError as exc:
+            raise InternalError("BEGIN", None, exc) from exc
+    except InternalError as wrapped:
+        assert database_unavailable(wrapped)
