@@ -70,6 +70,8 @@ async def main(args: argparse.Namespace) -> int:
             "false",
             "--workers",
             "1",  # with threads, Hypothesis' lambda-source cache raised internal errors
+            "--generation-database",
+            "none",
             "--no-color",
             "--report",
             "junit",

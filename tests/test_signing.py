@@ -192,3 +192,25 @@ async def test_old_seen_ids_are_pruned(
         ids = (await session.execute(select(SignedRequest.msg_id))).scalars().all()
         count = (await session.execute(select(func.count()).select_from(SignedRequest))).scalar()
     assert (ids, count) == (["fresh"], 1)
+
+
+async def test_national_format_routes_require_the_signature_too(
+    client: httpx.AsyncClient, admin: dict[str, str], db: Database
+) -> None:
+    key, _ = await signing_key(client, admin)
+    r = await client.post(
+        "/api/v1/dvcqg/progress", json=[], headers={"Authorization": f"Bearer {key}"}
+    )
+    assert (r.status_code, r.json()["code"]) == (401, "bad_signature")
+
+
+async def test_signed_national_format_request_is_accepted_once(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    key, secret = await signing_key(client, admin)
+    step = [
+        {"MaHoSo": "000.00.31.H40-240105-0001", "TrangThai": "2", "ThoiDiemXuLy": "20240105083000"}
+    ]
+    first = await post_signed(client, "/api/v1/dvcqg/progress", step, key, secret, "n-1")
+    replay = await post_signed(client, "/api/v1/dvcqg/progress", step, key, secret, "n-1")
+    assert (first.status_code, replay.status_code) == (200, 401)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
+from app.auth import signing
 from app.auth.keys import Scope, hash_secret, same
 from app.auth.models import ApiKey
 from app.db import Database, get_database
@@ -69,9 +70,13 @@ async def authenticate(
 def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits only callers holding ``scope`` (``admin`` holds all)."""
 
-    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+    async def dependency(
+        request: Request, principal: Principal = Depends(authenticate)
+    ) -> Principal:
         if not principal.allows(scope):
             raise Forbidden(f"this token lacks the '{scope.value}' scope")
+        if scope is Scope.ingest:
+            await signing.enforce(request, principal)  # keys created with signing: true
         return principal
 
     dependency.__name__ = f"require_{scope.value}"

@@ -23,14 +23,15 @@ import hmac
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import Principal
 from app.auth.models import SignedRequest
 from app.db import dialect_insert, dialect_of, utcnow
 from app.errors import Unauthorized
@@ -43,6 +44,9 @@ SIGNATURE_HEADER = "webhook-signature"
 _ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 Claim = Callable[[AsyncSession], Awaitable[None]]
+
+if TYPE_CHECKING:
+    from app.auth.deps import Principal
 
 
 class BadSignature(Unauthorized):
@@ -143,14 +147,34 @@ def verify(
     return VerifiedRequest(source=source, msg_id=msg_id)
 
 
-async def check_request(request: Request, principal: Principal) -> Claim | None:
-    """For a signing key, verify the request and return the claim of its id; else ``None``."""
+# The verified request of the current request task, until an ingest transaction claims its id.
+_pending: ContextVar[VerifiedRequest | None] = ContextVar("onestop_signed_request", default=None)
+
+
+async def enforce(request: Request, principal: Principal) -> None:
+    """For a signing key, verify the request (401 ``bad_signature`` if it fails).
+
+    Runs in the ``ingest`` scope dependency, so every ingest route (canonical or national
+    format) is covered. The verified id waits in a context variable until the ingest
+    transaction claims it (``take_claim``).
+    """
+    _pending.set(None)
     if not principal.signing or principal.key_id is None:
-        return None
-    verified = verify(
-        headers=request.headers,
-        body=await request.body(),
-        secret=signing_secret(request.app.state.hashing_secret, principal.key_id),
-        source=principal.source,
+        return
+    _pending.set(
+        verify(
+            headers=request.headers,
+            body=await request.body(),
+            secret=signing_secret(request.app.state.hashing_secret, principal.key_id),
+            source=principal.source,
+        )
     )
+
+
+def take_claim() -> Claim | None:
+    """The pending signed request's claim (once), for the ingest transaction to run."""
+    verified = _pending.get()
+    if verified is None:
+        return None
+    _pending.set(None)
     return verified.claim

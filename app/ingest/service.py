@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.signing import take_claim
 from app.db import (
     Database,
     chunks,
@@ -101,6 +102,7 @@ async def ingest(
     ``claim`` runs first inside that transaction (a signed request records its id there).
     """
     valid, invalid = validate_items(items, ctx)
+    claim = claim or take_claim()  # a signed request's id, recorded with its events
     attempt = 0
     while True:
         attempt += 1
