@@ -9,7 +9,8 @@ in exactly one batch) and resend a batch until it is answered 200. Meanwhile:
 1. ``pg_ctl stop -m immediate`` (every PostgreSQL process quits at once, like a crash), down
    for ``--down`` seconds, then started again;
 2. ``pg_ctl stop -m fast`` (a clean shutdown that ends open sessions), down, started again;
-3. every connection of the service terminated by ``pg_terminate_backend`` (server stays up).
+3. every connection of the service terminated by ``pg_terminate_backend`` (server stays up);
+4. every PostgreSQL process frozen with SIGSTOP for ``--down`` seconds, then SIGCONT.
 
 A probe reads ``/readyz`` throughout. Figures: requests sent, answers by status (500 must be
 0; while down only 503 with Retry-After), slowest failed answer, events lost, counted twice,
@@ -46,6 +47,7 @@ class Load:
     statuses: Counter[int] = field(default_factory=Counter)
     failed_without_retry_after: int = 0
     slowest_failure: float = 0.0
+    slowest_answer: float = 0.0
     half_applied: int = 0
     stored_at: list[float] = field(default_factory=list)  # monotonic times of 200 answers
     ready: list[tuple[float, int]] = field(default_factory=list)
@@ -66,6 +68,7 @@ async def client(http: httpx.AsyncClient, key: str, batches: list[list[Event]], 
                 await asyncio.sleep(0.2)
                 continue
             load.statuses[r.status_code] += 1
+            load.slowest_answer = max(load.slowest_answer, time.monotonic() - started)
             if r.status_code == 200:
                 body = r.json()
                 load.stored_at.append(time.monotonic())
@@ -116,6 +119,17 @@ async def chaos(cluster: PrivateCluster, db_dsn: str, load: Load, down: float) -
     finally:
         await conn.close()
     faults.append({"fault": f"pg_terminate_backend x{killed}", "stopped_at": cut, "back_at": cut})
+    await asyncio.sleep(2)
+    frozen = time.monotonic()
+    cluster.freeze(True)
+    try:
+        await asyncio.sleep(down)
+    finally:
+        cluster.freeze(False)
+    thawed = time.monotonic()
+    faults.append(
+        {"fault": "SIGSTOP of every PostgreSQL process", "stopped_at": frozen, "back_at": thawed}
+    )
     return faults
 
 
@@ -186,6 +200,7 @@ async def main(args: argparse.Namespace) -> int:
         "connection_errors": load.statuses[0],
         "503_without_retry_after": load.failed_without_retry_after,
         "slowest_failed_answer_seconds": round(load.slowest_failure, 2),
+        "slowest_answer_seconds": round(load.slowest_answer, 2),
         "events_stored": report.stored,
         "events_lost": report.lost,
         "counted_twice": report.counted_twice,
