@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from app.metrics import formulas as f
@@ -25,3 +27,9 @@ def test_every_field_of_every_family_has_a_definition_in_words() -> None:
     for family in f.Family:
         for name in f.FAMILY_FIELDS[family]:
             assert len(f.description(name)) > 20, name
+
+
+def test_docs_state_every_field_in_the_formulas_words() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for name in f.FAMILY_FIELDS[f.Family.summary]:
+        assert f"- `{name}`: {f.description(name)}" in docs, name
