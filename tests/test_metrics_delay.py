@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from tests.metrics_helpers import dossier, one_row, push, status_event
@@ -196,3 +198,22 @@ async def test_returned_without_resolved_event_counts_as_resolved_at_return(
     await push(client, ingest_headers, events)
     row = await one_row(client, read_headers, "delay", **MARCH)
     assert (row["resolved"], row["resolved_early"], row["processing_days_p50"]) == (1, 1, 1)
+
+
+async def test_a_period_ending_in_the_future_counts_the_backlog_now(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)
+    received = (now - timedelta(days=3)).isoformat()
+    due = (now + timedelta(days=20)).isoformat()
+    await push(client, ingest_headers, dossier("D1", received=received, due=due))
+    today = now.date()
+    row = await one_row(
+        client,
+        read_headers,
+        "delay",
+        from_=(today - timedelta(days=10)).isoformat(),
+        to=(today + timedelta(days=40)).isoformat(),
+    )
+    # at the period's end the dossier would be overdue; now it is open and not yet due
+    assert (row["in_progress"], row["in_progress_overdue"]) == (1, 0)
