@@ -5,7 +5,8 @@ dashboards poll them. Each successful GET under the cached prefixes gets
 ``Cache-Control: private, max-age=<ONESTOP_CACHE_MAX_AGE_SECONDS>`` (a route's own
 Cache-Control wins) and ``ETag: "<sha-256 of the body>"``; a request whose ``If-None-Match``
 holds that tag gets ``304 Not Modified`` without the body. ``private``: the figures are behind
-a key, so shared proxies must not keep them.
+a key, so shared proxies must not keep them. A streamed answer (no ``Content-Length``) is
+passed through untagged rather than held in memory.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class MetricCaching:
         async def tagging_send(message: Message) -> None:
             nonlocal start, passthrough
             if message["type"] == "http.response.start":
-                if message["status"] != 200:
+                streamed = not any(k.lower() == b"content-length" for k, _ in message["headers"])
+                if message["status"] != 200 or streamed:  # streams are not held back
                     passthrough = True
                     await send(message)
                 else:

@@ -12,7 +12,9 @@ from app.cli import cli
 from app.config import get_settings
 
 
-async def run_cli(database_url: str, args: Sequence[str], **env: str) -> Result:
+async def run_cli(
+    database_url: str, args: Sequence[str], *, no_migrate: bool = True, **env: str
+) -> Result:
     environment = {
         "ONESTOP_DATABASE_URL": database_url,
         "ONESTOP_SECRET_KEY": "test-server-secret",
@@ -24,7 +26,8 @@ async def run_cli(database_url: str, args: Sequence[str], **env: str) -> Result:
     def invoke() -> Result:
         get_settings.cache_clear()
         try:
-            return CliRunner().invoke(cli, [*args, "--no-migrate"], env=environment)
+            extra = ["--no-migrate"] if no_migrate else []
+            return CliRunner().invoke(cli, [*args, *extra], env=environment)
         finally:
             get_settings.cache_clear()
 

@@ -7,8 +7,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
-from app.caching import etag_matches, strong_etag
+from app.caching import MetricCaching, etag_matches, strong_etag
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -94,3 +98,19 @@ async def test_cors_allows_configured_origins_only(cors_app: FastAPI) -> None:
 async def test_without_configured_origins_no_cors_headers(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz", headers={"Origin": "https://dashboard.tinh.gov.vn"})
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_a_streamed_answer_passes_through_untagged() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"a,b\r\n"
+        yield b"1,2\r\n"
+
+    async def export(_: Request) -> StreamingResponse:
+        return StreamingResponse(chunks(), media_type="text/csv")
+
+    inner = Starlette(routes=[Route("/api/v1/metrics/export", export)])
+    transport = httpx.ASGITransport(app=MetricCaching(inner, max_age=60))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        r = await c.get("/api/v1/metrics/export")
+    assert r.content == b"a,b\r\n1,2\r\n"
+    assert "etag" not in r.headers

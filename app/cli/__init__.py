@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
@@ -32,6 +32,10 @@ from rich.progress import (
 from rich.table import Table
 
 from app.config import Settings, get_settings
+
+if TYPE_CHECKING:  # imported lazily at run time: `onestop --help` stays quick
+    from app.auth.models import ApiKey
+    from app.db import Database
 
 cli = typer.Typer(
     help="onestop-metrics: dossier events in, one-stop metrics out.",
@@ -58,7 +62,7 @@ def _settings(migrate: bool) -> Settings:
     return settings
 
 
-def _with_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run ``work(db)`` on a Database built from the settings, and dispose of it after."""
     from app.db import Database
 
@@ -162,7 +166,7 @@ def key_create(
     settings = _settings(not no_migrate)
     server_secret = settings.hashing_secret()
 
-    async def work(db: Any) -> tuple[Any, str]:
+    async def work(db: Database) -> tuple[ApiKey, str]:
         async with db.sessionmaker() as session, session.begin():
             return await service.create(session=session, data=data, server_secret=server_secret)
 
@@ -188,7 +192,7 @@ def key_list(
 
     settings = _settings(not no_migrate)
 
-    async def work(db: Any) -> list[Any]:
+    async def work(db: Database) -> list[ApiKey]:
         async with db.sessionmaker() as session:
             return await service.list_all(session=session, include_revoked=all_keys)
 
@@ -217,7 +221,7 @@ def key_revoke(
 
     settings = _settings(not no_migrate)
 
-    async def work(db: Any) -> bool:
+    async def work(db: Database) -> bool:
         async with db.sessionmaker() as session, session.begin():
             return await service.revoke(session=session, key_id=key_id) is not None
 
@@ -266,15 +270,16 @@ def import_file(
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
     """Import events straight into the database, resumably, with a progress bar."""
-    from app.cli.importer import ImportAborted, Importer, Totals, detect_format
+    from app.cli.importer import Format, ImportAborted, Importer, Totals, detect_format
 
-    fmt = detect_format(file) if file_format is FileFormat.auto else file_format.value
+    chosen: dict[FileFormat, Format] = {FileFormat.jsonl: "jsonl", FileFormat.national: "national"}
+    fmt = chosen.get(file_format) or detect_format(file)
     checkpoint_path = checkpoint or file.with_name(file.name + ".checkpoint.json")
     rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
     settings = _settings(not no_migrate)
     started = time.perf_counter()
 
-    async def work(db: Any) -> tuple[Totals, bool]:
+    async def work(db: Database) -> tuple[Totals, bool]:
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(bar_width=24),
@@ -290,7 +295,7 @@ def import_file(
                     db,
                     path=file,
                     source=source,
-                    fmt=fmt,  # type: ignore[arg-type]
+                    fmt=fmt,
                     batch_size=batch_size,
                     checkpoint_path=checkpoint_path,
                     rejects_path=rejects_path,

@@ -6,7 +6,9 @@ stored and folded exactly like a pushed one. After each committed batch a checkp
 offset and record count reached, the totals so far, the size of the rejects file) is written
 atomically next to the file; a rerun after a crash resumes there. A batch that committed just
 before a crash, but whose checkpoint was not written, is sent again: its events are then
-reported as duplicates (event ids are idempotency keys), never stored twice.
+reported as duplicates (event ids are idempotency keys), never stored twice. Up to ``jobs``
+batches are in flight at once (the next one is validated while the database stores the last);
+their results are taken, and the checkpoint advanced, in file order.
 
 Two formats:
 
