@@ -300,6 +300,8 @@ async def test_a_national_export_is_mapped_and_stored(
     result = await run_cli(database_url, ["import", str(path), "--source", "dvcqg"])
     assert result.exit_code == 0, result.output
     assert "(national)" in result.stdout
+    read = next(row for row in result.stdout.splitlines() if "records read" in row)
+    assert int(read.split("│")[2].strip().replace(",", "")) == records
     assert summary(result.stdout)["events"] == events
     assert summary(result.stdout)["accepted"] == await stored_events(client, read_headers, "dvcqg")
     rejects_file = tmp_path / "export.json.rejects.jsonl"
