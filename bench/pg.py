@@ -188,13 +188,22 @@ async def bulk_load(
                 if columns is None:
                     columns = list(row)
                 dossiers.append(tuple(row[c] for c in columns))
+            # the key rows directly, with the per-row key trigger off for this session
+            await conn.execute("SET session_replication_role = replica")
+            await conn.copy_records_to_table(
+                "dossier_event_keys",
+                records=[(r[0], r[1], r[17]) for r in events],
+                columns=["source", "event_id", "body_hash"],
+            )
             await conn.copy_records_to_table(
                 "dossier_events", records=events, columns=EVENT_COLUMNS
             )
+            await conn.execute("SET session_replication_role = origin")
             assert columns is not None
             await conn.copy_records_to_table("dossiers", records=dossiers, columns=columns)
         await conn.execute("VACUUM ANALYZE dossiers")
         await conn.execute("VACUUM ANALYZE dossier_events")
+        await conn.execute("VACUUM ANALYZE dossier_event_keys")
     finally:
         await conn.close()
     return time.perf_counter() - started
