@@ -188,3 +188,19 @@ def test_the_demo_is_deterministic_and_every_seed_keeps_the_figures() -> None:
     assert first.events == again.events
     assert first.events != other.events
     assert first.expected == other.expected
+
+
+async def test_monthly_buckets_equal_the_months_asked_one_by_one(district: Loaded) -> None:
+    client, read_headers = district.client, district.read_headers
+    response = await client.get(
+        "/api/v1/metrics/summary",
+        params={"from": "2024-01-01", "to": "2024-04-30", "unit": DISTRICT, "period": "month"},
+        headers=read_headers,
+    )
+    months = response.json()["rows"]
+    assert [m["period"] for m in months] == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    for month in months:
+        query = {"from": month["period_from"], "to": month["period_to"], "unit": DISTRICT}
+        alone = await _row(client, read_headers, "summary", query)
+        bucket = {k: v for k, v in month.items() if not k.startswith("period")}
+        assert bucket == alone, month["period"]
