@@ -217,3 +217,25 @@ def test_multiprocess_mode_aggregates_samples_from_every_worker(tmp_path: Path) 
     }
     assert samples[("onestop_events_total", (("result", "accepted"), ("source", "igate")))] == 6
     assert samples[("onestop_events_total", (("result", "duplicate"), ("source", "igate")))] == 2
+
+
+async def test_a_crash_is_logged_with_the_request_id_and_timed_as_500(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    application = create_app(make_settings(database_url))
+
+    async def boom() -> None:
+        raise RuntimeError("kaputt")
+
+    application.add_api_route("/boom", boom)
+    caplog.set_level(logging.ERROR)
+    transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+    async with application.router.lifespan_context(application):
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            r = await c.get("/boom", headers={"X-Request-ID": "crash-1"})
+            text = (await c.get("/metrics")).text
+    assert r.status_code == 500
+    crash = [rec for rec in caplog.records if rec.exc_info]
+    assert crash
+    assert orjson.loads(JsonFormatter().format(crash[0]))["request_id"] == "crash-1"
+    assert 'route="/boom",status="500"' in text

@@ -55,25 +55,32 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = route_template(scope)
-            REQUEST_DURATION.labels(scope["method"], route, str(status)).observe(elapsed)
-            if self.access_log_enabled:
-                access_log.info(
-                    "%s %s %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
-            request_id_var.reset(token)
+        except BaseException:
+            # Starlette's outermost error middleware logs a crash after this one has let go:
+            # the id stays set (the context belongs to this request's task) so that line has it.
+            self._observe(scope, status, started)
+            raise
+        self._observe(scope, status, started)
+        request_id_var.reset(token)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = route_template(scope)
+        REQUEST_DURATION.labels(scope["method"], route, str(status)).observe(elapsed)
+        if self.access_log_enabled:
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
 
 
 def _incoming_id(scope: Scope) -> str | None:
