@@ -230,10 +230,12 @@ async def test_a_crash_is_logged_with_the_request_id_and_timed_as_500(
     application.add_api_route("/boom", boom)
     caplog.set_level(logging.ERROR)
     transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            r = await c.get("/boom", headers={"X-Request-ID": "crash-1"})
-            text = (await c.get("/metrics")).text
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as c,
+    ):
+        r = await c.get("/boom", headers={"X-Request-ID": "crash-1"})
+        text = (await c.get("/metrics")).text
     assert r.status_code == 500
     crash = [rec for rec in caplog.records if rec.exc_info]
     assert crash
