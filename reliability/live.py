@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 
 from app.migrate import upgrade
