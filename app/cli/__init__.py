@@ -370,7 +370,7 @@ def demo(
     source: str = typer.Option("demo", help="Source the demo events are stored under."),
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
-    """Load a generated province (units, procedures, a year of dossiers) to explore."""
+    """Load the demo province: units, procedures and dossier events matching its report."""
     from app.cli.demo_loader import DemoRejected, load_demo
 
     settings = _settings(not no_migrate)
