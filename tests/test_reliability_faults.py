@@ -28,6 +28,7 @@ from reliability.workload import check_store, make_events
 from tests.conftest import (
     ADMIN_TOKEN,
     BACKENDS,
+    TABLES,
     _create_pg_database,
     _drop_pg_database,
     make_settings,
@@ -116,9 +117,7 @@ async def direct(pg_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine straight to the database (not through the proxy), emptied first."""
     engine = create_async_engine(pg_url)
     async with engine.begin() as conn:
-        await conn.exec_driver_sql(
-            "TRUNCATE dossier_events, dossiers, api_keys, units, procedures, signed_requests"
-        )
+        await conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     yield engine
     await engine.dispose()
 
