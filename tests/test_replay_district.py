@@ -204,3 +204,26 @@ async def test_monthly_buckets_equal_the_months_asked_one_by_one(district: Loade
         alone = await _row(client, read_headers, "summary", query)
         bucket = {k: v for k, v in month.items() if not k.startswith("period")}
         assert bucket == alone, month["period"]
+
+
+async def test_monthly_buckets_by_sector_equal_the_months_asked_one_by_one(
+    district: Loaded,
+) -> None:
+    client, read_headers = district.client, district.read_headers
+    query = {"from": "2023-12-01", "to": "2024-05-31", "unit": DISTRICT, "group_by": "sector"}
+    response = await client.get(
+        "/api/v1/metrics/delay", params=query | {"period": "month"}, headers=read_headers
+    )
+    rows = response.json()["rows"]
+    months = sorted({(r["period_from"], r["period_to"]) for r in rows})
+    assert len(months) == 6
+    for first, last in months:
+        alone = await client.get(
+            "/api/v1/metrics/delay",
+            params=query | {"from": first, "to": last},
+            headers=read_headers,
+        )
+        expected = {r["sector_code"]: r for r in alone.json()["rows"]}
+        for row in (r for r in rows if r["period_from"] == first):
+            bucket = {k: v for k, v in row.items() if not k.startswith("period")}
+            assert bucket == expected[row["sector_code"]], (first, row["sector_code"])

@@ -258,7 +258,9 @@ async def aggregate(
             bucket_number_sql(D.resolved_date, period),
             joined,
         )
-    if names := by_basis[Basis.backlog]:
+    if (names := by_basis[Basis.backlog]) and len(buckets) > 1:
+        await _backlog_by_bucket_index(session, out, scope, buckets, group, names)
+    elif names:
         table = _buckets_table(buckets)
         columns = [_sum(COUNTS[n].condition(table.c.end_at)) for n in names]
         joined = D.__table__.join(
@@ -267,14 +269,81 @@ async def aggregate(
         )
         # not needed for the result, but lets the database skip (by index) what ended before
         # the first bucket's end or was received after the last one
-        narrow = [
-            D.received_date <= buckets[-1].last,
-            or_(D.ended_at.is_(None), D.ended_at >= min(b.end for b in buckets)),
-        ]
-        await run(columns, names, narrow, table.c.number, joined, by_column=True)
+        await run(columns, names, _narrow(buckets), table.c.number, joined, by_column=True)
     if processing_days:
         await _histogram(session, out, scope, first, last, period, group)
     return out
+
+
+def _narrow(buckets: Sequence[Bucket]) -> list[ColumnElement[bool]]:
+    """Not needed for the backlog's result, but lets the database skip (by index) dossiers that
+    ended before the first bucket's end or were received after the last bucket."""
+    return [
+        D.received_date <= buckets[-1].last,
+        or_(D.ended_at.is_(None), D.ended_at >= min(b.end for b in buckets)),
+    ]
+
+
+# The backlog conditions of ``formulas`` restated over bucket indexes (see
+# ``_backlog_by_bucket_index``): the buckets k at whose end a dossier counts, from
+# r = its receipt's index, e = its end's, d = its due_at's. Tests check both ways agree.
+BACKLOG_BUCKETS: dict[str, Any] = {
+    "in_progress": lambda r, e, d: (r, e),  # open: received before the end, not ended
+    "in_progress_overdue": lambda r, e, d: (max(r, d), e),  # and due_at before the end
+    "in_progress_within_deadline": lambda r, e, d: (r, min(e, d)),  # and due_at not before
+}
+
+
+async def _backlog_by_bucket_index(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    buckets: Sequence[Bucket],
+    group: Any,
+    names: Sequence[str],
+) -> None:
+    """The backlog at every bucket end in one pass over the dossiers.
+
+    For an instant t, ``index(t)`` is the first bucket whose end is after t (the number of
+    bucket ends at or before it; ends never decrease). A dossier is open at the end of bucket
+    k when index(received_at) <= k < index(ended_at) (no end: never), and overdue there when
+    also k >= index(due_at). The database groups dossiers by (group, the three indexes); the
+    counts per bucket follow from those ranges.
+    """
+    ends = [b.end for b in buckets]
+
+    def index(column: Any) -> ColumnElement[int]:
+        whens = [(column < literal(end, UTCDateTime()), k) for k, end in enumerate(ends)]
+        return case(*whens, else_=len(ends))
+
+    columns = [group.label("g")] if group is not None else []
+    inner = (
+        select(
+            *columns,
+            index(D.received_at).label("r"),
+            index(D.ended_at).label("e"),
+            index(D.due_at).label("d"),
+        )
+        .where(D.received_date.is_not(None), *_narrow(buckets), *scope.where())
+        .subquery("backlog")
+    )
+    keys = [inner.c.g] if group is not None else []
+    stmt = select(*keys, inner.c.r, inner.c.e, inner.c.d, func.count()).group_by(
+        *keys, inner.c.r, inner.c.e, inner.c.d
+    )
+    totals: dict[GroupKey, dict[str, int]] = {}
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if group is not None else None
+        r, e, d, count = (int(v) for v in values[-4:])
+        for name in names:
+            first, stop = BACKLOG_BUCKETS[name](r, e, d)
+            for k in range(first, min(stop, len(buckets))):
+                counts = totals.setdefault((g, buckets[k].number), {})
+                counts[name] = counts.get(name, 0) + count
+    for key, counts in totals.items():
+        for name, value in counts.items():
+            out.add(key, name, value)
 
 
 def _buckets_table(buckets: Sequence[Bucket]) -> Any:
