@@ -320,3 +320,15 @@ async def test_procedure_counts_per_level(
         "/api/v1/metrics/procedures", params={"level": "district"}, headers=read_headers
     )
     assert [r["level"] for r in one.json()["rows"]] == ["district"]
+
+
+async def test_ten_years_by_month_answer_a_row_per_month(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
+) -> None:
+    await push(client, ingest_headers, dossier("A", received="2016-05-10T08:00:00+07:00"))
+    rows = await metrics(
+        client, read_headers, "summary", from_="2015-01-01", to="2024-12-31", period="month"
+    )
+    assert len(rows) == 120
+    backlog = [r["in_progress"] for r in rows]
+    assert backlog == [0] * 16 + [1] * 104  # open from May 2016 on
