@@ -79,7 +79,11 @@ async def main(args: argparse.Namespace) -> int:
             str(out / "schemathesis-report"),
         ]
         result = await asyncio.to_thread(
-            subprocess.run, cmd, cwd=ROOT, capture_output=True, text=True
+            subprocess.run,
+            cmd,
+            cwd=out,
+            capture_output=True,
+            text=True,  # its cache goes there
         )
     finally:
         server.stop()
