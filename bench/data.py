@@ -13,8 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 SOURCE = "bench-igate"
-START = datetime(2024, 12, 1, 1, 0, tzinfo=UTC)  # two years ending just before "now"
-DAYS = 728
+# Dossiers are numbered backwards in time from "now", at a constant rate: 1M dossiers are two
+# years of a province (~1,370 a day), 100k the last ~73 days. A longer history is more
+# dossiers at the same daily rate, as it is in production; codes follow receipt order, so rows
+# lie in the tables roughly in time order, as appended rows do.
+PER_DAY = 1_000_000 / 730
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,16 @@ def _iso(t: datetime) -> str:
     return t.isoformat()
 
 
-def dossier_events(index: int, rng: random.Random, ctx: _Ctx) -> list[dict[str, Any]]:
-    """The events of dossier number ``index`` as canonical JSON-ready dicts."""
+def dossier_events(
+    index: int, rng: random.Random, ctx: _Ctx, position: int
+) -> list[dict[str, Any]]:
+    """The events of dossier number ``index`` (``position`` dossiers before the newest)."""
     code = f"BD{index:09d}"
     unit = ctx.unit_codes[ctx.pick_unit(rng)]
     proc, _level, sector = ctx.procs[rng.randrange(len(ctx.procs))]
     r = rng.random()
     channel = "online" if r < 0.6 else ("direct" if r < 0.97 else "postal")
-    received = START + timedelta(days=rng.random() * DAYS, hours=rng.random() * 8)
+    received = ctx.newest - timedelta(days=(position + rng.random()) / PER_DAY)
     due = received + timedelta(days=rng.choice((3, 5, 7, 10, 15)))
     total = rng.choice((1, 2, 3, 4, 5))
     digitized = total if rng.random() < 0.7 else rng.randrange(total + 1)
@@ -138,6 +143,7 @@ class _Ctx:
         self._cum = cumulative
         self._total = total
         self.now = datetime.now(UTC) - timedelta(minutes=5)
+        self.newest = self.now - timedelta(hours=2)
 
     def pick_unit(self, rng: random.Random) -> int:
         import bisect
@@ -145,24 +151,41 @@ class _Ctx:
         return bisect.bisect_left(self._cum, rng.random() * self._total)
 
 
-def generate(first: int, count: int, seed: int = 7) -> Iterator[list[dict[str, Any]]]:
-    """Dossiers ``first`` … ``first + count - 1``: yields each dossier's events."""
+def generate(
+    first: int, count: int, seed: int = 7, *, anchor: int = 0
+) -> Iterator[list[dict[str, Any]]]:
+    """Dossiers ``first`` … ``first + count - 1``: yields each dossier's events.
+
+    Dossier ``anchor`` is the newest (received just before now); each later number is
+    received 1/PER_DAY days earlier.
+    """
     ctx = _Ctx()
     for index in range(first, first + count):
         rng = random.Random(seed * 1_000_003 + index)
-        yield dossier_events(index, rng, ctx)
+        yield dossier_events(index, rng, ctx, index - anchor)
 
 
 def in_sync_order(first: int, count: int, seed: int = 7) -> list[dict[str, Any]]:
-    """All events of the dossiers, ordered as a sync would send them (by occurred_at)."""
-    events = [e for evs in generate(first, count, seed) for e in evs]
+    """All events of the dossiers (the newest ones), as a sync would send them (by time)."""
+    events = [e for evs in generate(first, count, seed, anchor=first) for e in evs]
     events.sort(key=lambda e: e["occurred_at"])
     return events
 
 
-def quarter_and_year() -> dict[str, tuple[date, date]]:
-    """The periods the metric benchmarks ask for: a full quarter and a full year of the data."""
+def quarter_and_year(today: date | None = None) -> dict[str, tuple[date, date]]:
+    """The periods of (e): the last full quarter and the last full year before today."""
+    today = today or datetime.now(UTC).date()
+    q_first_month = ((today.month - 1) // 3) * 3 + 1
+    quarter_end = date(today.year, q_first_month, 1) - timedelta(days=1)
+    quarter_start = date(quarter_end.year, ((quarter_end.month - 1) // 3) * 3 + 1, 1)
     return {
-        "quarter": (date(2026, 7, 1), date(2026, 9, 30)),
-        "year": (date(2025, 1, 1), date(2025, 12, 31)),
+        "quarter": (quarter_start, quarter_end),
+        "year": (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
     }
+
+
+def last_month(today: date | None = None) -> tuple[date, date]:
+    """The last full month: inside even the shortest history (100k dossiers, ~73 days)."""
+    today = today or datetime.now(UTC).date()
+    end = date(today.year, today.month, 1) - timedelta(days=1)
+    return date(end.year, end.month, 1), end
