@@ -137,7 +137,7 @@ async def service(
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     url = make_url(pg_url).set(host="127.0.0.1", port=proxy.port)
     settings = make_settings(
-        url.render_as_string(hide_password=False), db_timeout_seconds=2, db_pool_size=2
+        url.render_as_string(hide_password=False), db_timeout_seconds=10, db_pool_size=2
     )
     application = create_app(settings)
     async with (
