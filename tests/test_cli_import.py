@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +334,58 @@ async def test_a_truncated_national_export_stops_with_a_message(
     result = await run_cli(database_url, ["import", str(path), "--format", "national"])
     assert result.exit_code == 1
     assert "not valid JSON" in result.output
+
+
+def gzipped(path: Path) -> Path:
+    target = path.with_name(path.name + ".gz")
+    target.write_bytes(gzip.compress(path.read_bytes()))
+    return target
+
+
+async def test_a_gzip_file_is_read_as_it_is(
+    database_url: str, mixed_file: Path, client: httpx.AsyncClient
+) -> None:
+    result = await run_cli(database_url, ["import", str(gzipped(mixed_file))])
+    assert result.exit_code == 0, result.output
+    assert "(jsonl)" in result.stdout
+    assert summary(result.stdout)["accepted"] == 3
+    rejects = (mixed_file.parent / "events.jsonl.gz.rejects.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(r)["line"] for r in rejects] == [5, 6, 7]
+
+
+async def test_a_crashed_gzip_import_resumes_too(
+    database_url: str,
+    tmp_path: Path,
+    db: Database,
+    client: httpx.AsyncClient,
+    read_headers: dict[str, str],
+) -> None:
+    path = gzipped(twelve_events(tmp_path))
+    importer = Importer(
+        db,
+        path=path,
+        source="import",
+        fmt="jsonl",
+        batch_size=4,
+        checkpoint_path=tmp_path / "twelve.jsonl.gz.checkpoint.json",
+        rejects_path=tmp_path / "twelve.jsonl.gz.rejects.jsonl",
+        on_progress=crash_after(1),
+    )
+    with pytest.raises(Crash):
+        await importer.run()
+    result = await run_cli(database_url, ["import", str(path), "--batch-size", "4"])
+    assert "resuming after record 4" in result.output
+    assert summary(result.stdout)["accepted"] == 11
+    assert await stored_events(client, read_headers, "import") == 11
+
+
+async def test_a_gzip_national_export_is_detected(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    path = tmp_path / "export.json"
+    path.write_bytes(NATIONAL.read_bytes())
+    _, events, _ = national_expectation()
+    result = await run_cli(database_url, ["import", str(gzipped(path))])
+    assert result.exit_code == 0, result.output
+    assert "(national)" in result.stdout
+    assert summary(result.stdout)["events"] == events

@@ -242,7 +242,7 @@ class FileFormat(StrEnum):
 @cli.command("import")
 def import_file(
     file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="The file to import."
+        ..., exists=True, dir_okay=False, readable=True, help="The file to import (may be gzip)."
     ),
     source: str = typer.Option(
         "import", help="Source the events are stored under (event ids are unique per source)."
@@ -304,14 +304,14 @@ def import_file(
                 )
             except ImportAborted as exc:
                 raise _fail(str(exc)) from None
-            done_before = importer.checkpoint.offset
+            done_before = importer.position()
             task = progress.add_task(
                 file.name, total=importer.size, completed=done_before, events=0, rate=0.0
             )
             if importer.resumed:
                 err.print(
                     f"resuming after record {importer.checkpoint.records:,} "
-                    f"(byte {done_before:,}) from {checkpoint_path}",
+                    f"(byte {importer.checkpoint.offset:,}) from {checkpoint_path}",
                     highlight=False,
                 )
             first_events = importer.checkpoint.totals.events

@@ -15,13 +15,18 @@ Two formats:
 - ``jsonl``: one canonical event (the ``POST /api/v1/events`` body) per line.
 - ``national``: a national-format export, a JSON array of dossier records (or the portal's
   envelope ``{"service": ..., "data": [...]}``), each mapped to its events by ``app.dvcqg``.
+
+Either may be gzip-compressed; it is recognised by its first bytes and read through ``gzip``
+(checkpoint offsets then count uncompressed bytes; a resume decompresses up to them again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import hashlib
+import io
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -37,6 +42,7 @@ from app.ingest.service import IngestOutcome, ingest
 
 Format = Literal["jsonl", "national"]
 HEAD_BYTES = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
 CONFLICT_ERROR = {
     "loc": ["event_id"],
     "msg": "this source already stored a different event under this event_id",
@@ -109,9 +115,21 @@ def file_head(path: Path) -> str:
         return hashlib.sha256(fh.read(HEAD_BYTES)).hexdigest()
 
 
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_events(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, decompressed on the fly when it is gzip (``.jsonl.gz`` exports)."""
+    if is_gzip(path):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
 def detect_format(path: Path) -> Format:
     """``national`` for a JSON array or a ``{"data": [...]}`` envelope, else ``jsonl``."""
-    with open(path, "rb") as fh:
+    with open_events(path) as fh:
         first_line = fh.readline(HEAD_BYTES).lstrip(b"\xef\xbb\xbf").strip()
     if first_line.startswith(b"["):
         return "national"
@@ -125,7 +143,7 @@ def detect_format(path: Path) -> Format:
     return "jsonl"
 
 
-def read_jsonl(fh: IO[bytes], *, offset: int, line: int) -> Iterator[Chunk]:
+def read_jsonl(fh: io.BufferedIOBase, *, offset: int, line: int) -> Iterator[Chunk]:
     """Canonical events, one per line, from byte ``offset`` (which starts line ``line + 1``)."""
     fh.seek(offset)
     position = offset
@@ -149,7 +167,7 @@ def read_jsonl(fh: IO[bytes], *, offset: int, line: int) -> Iterator[Chunk]:
             yield Chunk(line, position, [], [problem])
 
 
-def read_national(fh: IO[bytes], *, skip: int, db: Database) -> Iterator[Chunk]:
+def read_national(fh: io.BufferedIOBase, *, skip: int, db: Database) -> Iterator[Chunk]:
     """Dossier records of a national export, each mapped to canonical events."""
     import ijson
 
@@ -206,9 +224,18 @@ class Importer:
         self.rejects_path = rejects_path
         self.on_progress = on_progress
         self.jobs = max(1, jobs)
-        self.size = path.stat().st_size
+        self.size = path.stat().st_size  # on disk: compressed, for a gzip file
+        self._raw: io.BufferedIOBase | None = (
+            None  # the file on disk, to tell progress through gzip
+        )
         self.ctx = ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds)
         self.checkpoint = self._start(restart)
+
+    def position(self) -> int:
+        """Bytes of the file on disk read so far (compressed bytes for a gzip file)."""
+        if self._raw is None or self._raw.closed:
+            return self.checkpoint.offset if not is_gzip(self.path) else 0
+        return self._raw.tell()
 
     @property
     def resumed(self) -> bool:
@@ -237,7 +264,8 @@ class Importer:
         cp = self.checkpoint
         in_flight: deque[_InFlight] = deque()
         # One task reads in the CLI's loop: blocking file reads and writes hold up nothing.
-        with open(self.path, "rb") as fh, open(self.rejects_path, "ab") as rejects:  # noqa: ASYNC230
+        with open_events(self.path) as fh, open(self.rejects_path, "ab") as rejects:  # noqa: ASYNC230
+            self._raw = getattr(fh, "fileobj", None) or fh
             rejects.truncate(cp.rejects_offset)  # lines of a batch that never committed
             if self.fmt == "jsonl":
                 chunks = read_jsonl(fh, offset=cp.offset, line=cp.records)
@@ -318,7 +346,7 @@ class Importer:
         cp.rejects_offset = rejects.tell()
         cp.save(self.checkpoint_path)
         if self.on_progress is not None:
-            self.on_progress(cp.offset, totals)
+            self.on_progress(self.position(), totals)
 
 
 @dataclass
