@@ -389,3 +389,13 @@ async def test_a_gzip_national_export_is_detected(
     assert result.exit_code == 0, result.output
     assert "(national)" in result.stdout
     assert summary(result.stdout)["events"] == events
+
+
+async def test_an_unreachable_database_stops_with_a_resume_hint(
+    mixed_file: Path, unused_tcp_port: int
+) -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{unused_tcp_port}/nowhere"
+    result = await run_cli(url, ["import", str(mixed_file)])
+    assert result.exit_code == 1
+    assert "ConnectionRefusedError" in result.output
+    assert "run the same command again" in result.output

@@ -341,7 +341,13 @@ def import_file(
             progress.update(task, completed=importer.size)
             return totals, resumed
 
-    totals, resumed = _with_database(settings, work)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        totals, resumed = _with_database(settings, work)
+    except (SQLAlchemyError, OSError, KeyboardInterrupt) as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc!r}"
+        raise _fail(f"{reason}\n{_resume_hint(checkpoint_path)}") from None
     elapsed = time.perf_counter() - started
     table = Table(title=f"{file.name} → source '{source}' ({fmt})", show_header=False)
     table.add_column(justify="left")
@@ -359,6 +365,18 @@ def import_file(
             f"{totals.rejected:,} rejected, with line numbers and reasons, in {rejects_path}",
             highlight=False,
         )
+
+
+def _resume_hint(checkpoint_path: Path) -> str:
+    from app.cli.importer import Checkpoint
+
+    saved = Checkpoint.load(checkpoint_path)
+    if saved is None or saved.records == 0:
+        return "nothing was committed; run the same command again to start over"
+    return (
+        f"records up to {saved.records:,} are committed; run the same command again to resume "
+        "after them"
+    )
 
 
 # ------------------------------------------------------------------------------ demo, report
