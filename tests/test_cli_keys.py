@@ -72,3 +72,13 @@ async def test_a_bad_name_is_refused_before_touching_the_database(
     result = await run_cli(database_url, ["api-key", "create", "--name", "a\tb", "--scope", "read"])
     assert result.exit_code == 1
     assert "name" in result.output
+
+
+async def test_an_unreachable_database_is_one_clear_line(unused_tcp_port: int) -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{unused_tcp_port}/nowhere"
+    listed = await run_cli(url, ["api-key", "list"])
+    migrating = await run_cli(url, ["api-key", "list"], no_migrate=False)
+    assert (listed.exit_code, migrating.exit_code) == (1, 1)
+    assert "ConnectionRefusedError" in listed.output
+    assert "cannot migrate ONESTOP_DATABASE_URL" in migrating.output
+    assert "Traceback" not in listed.output + migrating.output

@@ -54,16 +54,32 @@ NO_MIGRATE = typer.Option(False, "--no-migrate", help="Do not apply pending migr
 
 
 def _settings(migrate: bool) -> Settings:
+    from sqlalchemy.exc import SQLAlchemyError
+
     settings = get_settings()
     if migrate:
         from app.migrate import upgrade
 
-        upgrade(settings.database_url)
+        try:
+            upgrade(settings.database_url)
+        except (SQLAlchemyError, OSError) as exc:
+            raise _fail(f"cannot migrate ONESTOP_DATABASE_URL: {exc!r}") from None
     return settings
 
 
-def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work(db)`` on a Database built from the settings, and dispose of it after."""
+def _with_database(
+    settings: Settings,
+    work: Callable[[Database], Awaitable[T]],
+    *,
+    after_failure: Callable[[], str] | None = None,
+) -> T:
+    """Run ``work(db)`` on a Database built from the settings, and dispose of it after.
+
+    A database failure or Ctrl-C ends the command with a one-line reason (and
+    ``after_failure()``, e.g. how to resume), not a traceback.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from app.db import Database
 
     async def main() -> T:
@@ -73,7 +89,12 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except (SQLAlchemyError, OSError, KeyboardInterrupt) as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc!r}"
+        hint = after_failure() if after_failure else ""
+        raise _fail(f"{reason}\n{hint}" if hint else reason) from None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -341,13 +362,9 @@ def import_file(
             progress.update(task, completed=importer.size)
             return totals, resumed
 
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        totals, resumed = _with_database(settings, work)
-    except (SQLAlchemyError, OSError, KeyboardInterrupt) as exc:
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc!r}"
-        raise _fail(f"{reason}\n{_resume_hint(checkpoint_path)}") from None
+    totals, resumed = _with_database(
+        settings, work, after_failure=lambda: _resume_hint(checkpoint_path)
+    )
     elapsed = time.perf_counter() - started
     table = Table(title=f"{file.name} → source '{source}' ({fmt})", show_header=False)
     table.add_column(justify="left")
