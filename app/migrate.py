@@ -27,8 +27,29 @@ def head_revision() -> str | None:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations (synchronously; Alembic's env runs its own event loop)."""
+    """Apply migrations, then bring the working-day calendar up to date.
+
+    Synchronous: Alembic's env runs its own event loop. The calendar is rebuilt when the
+    installed ``holidays`` package knows other public holidays than the stored table.
+    """
     command.upgrade(alembic_config(url), revision)
+    if revision == "head":
+        asyncio.run(refresh_calendar(url))
+
+
+async def refresh_calendar(url: str) -> bool:
+    """Rebuild ``work_days`` if it is stale; True if it was rebuilt."""
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from app.reference.calendar import ensure_work_days
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            return await ensure_work_days(session=session)
+    finally:
+        await engine.dispose()
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:

@@ -59,6 +59,17 @@ def default_working(day: date) -> bool:
     return day.weekday() < 5 and day not in public_holidays()
 
 
+def _default_days_off() -> set[date]:
+    """Weekends and public holidays, FIRST_DAY … LAST_DAY, by the installed packages."""
+    days = {d for d in public_holidays() if FIRST_DAY <= d <= LAST_DAY}
+    day = FIRST_DAY
+    while day <= LAST_DAY:
+        if day.weekday() >= 5:
+            days.add(day)
+        day += timedelta(days=1)
+    return days
+
+
 def calendar_rows(overrides: Mapping[date, bool]) -> list[dict[str, Any]]:
     """Every ``work_days`` row, FIRST_DAY … LAST_DAY, with overrides applied."""
     rows: list[dict[str, Any]] = []
@@ -151,9 +162,18 @@ async def fill_work_days(*, session: AsyncSession) -> int:
 
 
 async def ensure_work_days(*, session: AsyncSession) -> bool:
-    """Rebuild ``work_days`` if it is empty or disagrees with the overrides; True if rebuilt."""
+    """Rebuild ``work_days`` if it is empty, disagrees with the overrides, or was built from
+    other public holidays (an upgraded ``holidays`` package); True if rebuilt."""
     count = (await session.execute(select(func.count()).select_from(WorkDay))).scalar_one()
     if count == LAST_DAY.toordinal() - FIRST_DAY.toordinal() + 1:
+        stored_days_off = set(
+            (await session.execute(select(WorkDay.day).where(WorkDay.default_working.is_(False))))
+            .scalars()
+            .all()
+        )
+        if stored_days_off != _default_days_off():
+            await fill_work_days(session=session)
+            return True
         expected = func.coalesce(CalendarOverride.working, WorkDay.default_working)
         stale = (
             await session.execute(
