@@ -423,6 +423,21 @@ def demo(
     )
 
 
+@cli.command()
+def refold(no_migrate: bool = NO_MIGRATE) -> None:
+    """Rebuild every dossier from its stored events (after changing ONESTOP_TIMEZONE)."""
+    from app.dossiers.service import refold_all
+
+    settings = _settings(not no_migrate)
+
+    async def work(db: Database) -> int:
+        async with db.write_guard(), db.sessionmaker() as session, session.begin():
+            return await refold_all(session, zone=settings.zone)
+
+    count = _with_database(settings, work)
+    out.print(f"refolded {count:,} dossiers in zone {settings.timezone}", highlight=False)
+
+
 class ReportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
