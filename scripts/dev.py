@@ -50,7 +50,8 @@ def main() -> int:
         os.execv(str(BIN / "onestop"), [str(BIN / "onestop"), "serve", *rest])
     if command == "test":
         return run([str(BIN / "python"), "-m", "pytest", *rest])
-    code = run([str(BIN / "ruff"), "check", "app", "tests", "migrations", "scripts"])
+    linted = ["app", "tests", "migrations", "scripts", "bench", "reliability"]
+    code = run([str(BIN / "ruff"), "check", *linted])
     return code or run([str(BIN / "mypy"), "app"])
 
 
