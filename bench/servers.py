@@ -114,11 +114,11 @@ def uvicorn(
                 proc.wait(timeout=10)
 
 
-def backend_cpu_seconds(pids: list[int]) -> float:
-    """CPU time of PostgreSQL backend processes (readable from /proc as any user)."""
-    total = 0.0
+def backend_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds of each live PostgreSQL backend (readable from /proc as any user)."""
+    out: dict[int, float] = {}
     for pid in pids:
         with contextlib.suppress(psutil.Error):
             times = psutil.Process(pid).cpu_times()
-            total += times.user + times.system
-    return total
+            out[pid] = times.user + times.system
+    return out
