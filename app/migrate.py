@@ -35,6 +35,39 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
     if revision == "head":
         asyncio.run(refresh_calendar(url))
+        asyncio.run(ensure_event_partitions(url))
+
+
+async def ensure_event_partitions(url: str, months_ahead: int = 12) -> int:
+    """PostgreSQL: make sure monthly event partitions exist up to ``months_ahead`` from now.
+
+    Runs at every ``onestop migrate`` / ``serve``, so the partition window keeps ahead of time
+    without a cron job. Returns how many months were checked (0 on SQLite).
+    """
+    if not url.startswith("postgresql"):
+        return 0
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            exists = await conn.scalar(text("SELECT to_regproc('onestop_event_partition')"))
+            if exists is None:
+                return 0
+            result = await conn.execute(
+                text(
+                    "SELECT onestop_event_partition(m::date) FROM generate_series("
+                    "date_trunc('month', now() AT TIME ZONE 'UTC'), "
+                    "date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => :n),"
+                    " interval '1 month') AS m"
+                ),
+                {"n": months_ahead},
+            )
+            return len(result.all())
+    finally:
+        await engine.dispose()
 
 
 async def refresh_calendar(url: str) -> bool:
