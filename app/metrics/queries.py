@@ -16,9 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Date,
     Integer,
-    and_,
     case,
     cast,
     extract,
@@ -173,15 +171,6 @@ def received_in(first: date, last: date) -> list[ColumnElement[bool]]:
     return [D.received_date >= first, D.received_date <= last]
 
 
-def open_at(end: Any) -> list[ColumnElement[bool]]:
-    """The backlog basis at instant ``end``: received before it and not ended before it."""
-    return [
-        D.received_date.is_not(None),
-        D.received_at < end,
-        or_(D.ended_at.is_(None), D.ended_at >= end),
-    ]
-
-
 def _sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
@@ -261,27 +250,63 @@ async def aggregate(
     if (names := by_basis[Basis.backlog]) and len(buckets) > 1:
         await _backlog_by_bucket_index(session, out, scope, buckets, group, names)
     elif names:
-        table = _buckets_table(buckets)
-        columns = [_sum(COUNTS[n].condition(table.c.end_at)) for n in names]
-        joined = D.__table__.join(
-            table,
-            and_(D.received_date <= table.c.last_day, *open_at(table.c.end_at)),
-        )
-        # not needed for the result, but lets the database skip (by index) what ended before
-        # the first bucket's end or was received after the last one
-        await run(columns, names, _narrow(buckets), table.c.number, joined, by_column=True)
+        await _backlog_one_bucket(session, out, scope, buckets[0], keys, names)
     if processing_days:
         await _histogram(session, out, scope, first, last, period, group)
     return out
 
 
-def _narrow(buckets: Sequence[Bucket]) -> list[ColumnElement[bool]]:
-    """Not needed for the backlog's result, but lets the database skip (by index) dossiers that
-    ended before the first bucket's end or were received after the last bucket."""
-    return [
+def backlog_branches(buckets: Sequence[Bucket]) -> list[list[ColumnElement[bool]]]:
+    """The dossiers that can be open at some bucket end, as two disjoint sets of conditions.
+
+    Open at instant t means received before t and ``ended_at IS NULL OR ended_at >= t``. The
+    ``OR`` makes PostgreSQL combine two bitmap index scans, which must read the table, and scan
+    all the history received before t. Split, each part is one index-only range scan: the
+    dossiers still open (``ix_dossiers_open_cover``, partial on ``ended_at IS NULL``; small),
+    and those ended at or after the first bucket end (``ix_dossiers_ended_cover``; only the
+    dossiers that ended after the period, however long the history). The caller adds the
+    counts of both parts. Nothing open at a bucket end is left out: it was received before
+    the last end (``received_at < end`` implies ``received_date <= last``) and has not ended,
+    or ended at or after that end, so at or after the first one.
+    """
+    first_end = min(b.end for b in buckets)
+    last_end = max(b.end for b in buckets)
+    received = [
+        D.received_date.is_not(None),
         D.received_date <= buckets[-1].last,
-        or_(D.ended_at.is_(None), D.ended_at >= min(b.end for b in buckets)),
+        D.received_at < last_end,
     ]
+    return [[*received, D.ended_at.is_(None)], [*received, D.ended_at >= first_end]]
+
+
+async def _backlog_one_bucket(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    bucket: Bucket,
+    keys: list[Any],
+    names: Sequence[str],
+) -> None:
+    """The backlog at the end of a single bucket: both branches aggregated in one statement
+    (``UNION ALL``), their counts added here."""
+    end = literal(bucket.end, UTCDateTime())
+    columns = [_sum(COUNTS[n].condition(end)) for n in names]
+    parts = []
+    for where in backlog_branches([bucket]):
+        stmt = select(*keys, func.count().label("n"), *columns).where(*where, *scope.where())
+        parts.append(stmt.group_by(*keys) if keys else stmt)
+    totals: dict[GroupKey, dict[str, int]] = {}
+    for row in await session.execute(union_all(*parts)):
+        values = tuple(row)
+        if not values[len(keys)]:  # a branch with no dossiers at all
+            continue
+        gkey: GroupKey = (values[0] if keys else None, bucket.number)
+        counts = totals.setdefault(gkey, {})
+        for name, value in zip(names, values[len(keys) + 1 :], strict=True):
+            counts[name] = counts.get(name, 0) + int(value or 0)
+    for key, counts in totals.items():
+        for name, value in counts.items():
+            out.add(key, name, value)
 
 
 # The backlog conditions of ``formulas`` restated over bucket indexes (see
@@ -317,16 +342,17 @@ async def _backlog_by_bucket_index(
         return case(*whens, else_=len(ends))
 
     columns = [group.label("g")] if group is not None else []
-    inner = (
-        select(
-            *columns,
-            index(D.received_at).label("r"),
-            index(D.ended_at).label("e"),
-            index(D.due_at).label("d"),
+    inner = union_all(
+        *(
+            select(
+                *columns,
+                index(D.received_at).label("r"),
+                index(D.ended_at).label("e"),
+                index(D.due_at).label("d"),
+            ).where(*where, *scope.where())
+            for where in backlog_branches(buckets)
         )
-        .where(D.received_date.is_not(None), *_narrow(buckets), *scope.where())
-        .subquery("backlog")
-    )
+    ).subquery("backlog")
     keys = [inner.c.g] if group is not None else []
     stmt = select(*keys, inner.c.r, inner.c.e, inner.c.d, func.count()).group_by(
         *keys, inner.c.r, inner.c.e, inner.c.d
@@ -344,19 +370,6 @@ async def _backlog_by_bucket_index(
     for key, counts in totals.items():
         for name, value in counts.items():
             out.add(key, name, value)
-
-
-def _buckets_table(buckets: Sequence[Bucket]) -> Any:
-    """The buckets as a derived table (number, last_day, end_at) to join open dossiers to."""
-    rows = [
-        select(
-            literal(b.number, Integer).label("number"),
-            literal(b.last, Date).label("last_day"),
-            literal(b.end, UTCDateTime()).label("end_at"),
-        )
-        for b in buckets
-    ]
-    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("buckets")
 
 
 async def _histogram(
