@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import random
 
 import httpx
+from sqlalchemy import text
 
 from app.db import Database
 from tests.factories import event
@@ -113,3 +115,36 @@ async def test_shuffled_delivery_gives_the_same_state(
     assert s["resolved_at"].startswith("2024-03-10T01:00:00")
     assert s["supplement_count"] == 1
     assert [e["event_id"] for e in state["events"]] == ["1", "2", "3", "4", "5"]
+
+
+async def test_text_and_payload_round_trip_through_the_batch_insert(
+    client: httpx.AsyncClient, db: Database, ingest_headers: dict[str, str]
+) -> None:
+    # PostgreSQL receives a batch's text columns joined by control characters: values
+    # holding Vietnamese, quotes, or (in the payload) control characters must come back as sent.
+    note = 'Hồ sơ "khẩn" \x1f\x1e\x00 ; ,{}'
+    e = event(
+        event_id="Sự kiện 1",
+        dossier="Hồ sơ, {1}",
+        unit="Xã Đông Hòa",
+        sector_code='Lĩnh vực "hộ tịch"',
+        procedure_code=None,
+        note=note,
+    )
+    r = await _batch(client, ingest_headers, [e])
+    assert r.json()["accepted"] == 1
+    async with db.engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                text("SELECT event_id, sector_code, procedure_code, payload FROM dossier_events")
+            )
+        ).one()
+        dossier = (await conn.execute(text("SELECT code, unit_code FROM dossiers"))).one()
+    payload = stored.payload if isinstance(stored.payload, dict) else json.loads(stored.payload)
+    assert (stored.event_id, stored.sector_code, stored.procedure_code) == (
+        "Sự kiện 1",
+        'Lĩnh vực "hộ tịch"',
+        None,
+    )
+    assert payload["note"] == note
+    assert tuple(dossier) == ("Hồ sơ, {1}", "Xã Đông Hòa")

@@ -19,6 +19,26 @@ from app.dossiers.models import Dossier, DossierEvent
 
 IN_CHUNK = 900  # stays under every backend's bound-parameter limit
 
+
+# Text columns travel as one string each, values joined by a control character that no
+# stored text can hold (codes refuse control characters, hashes are hex, JSON escapes them);
+# PostgreSQL splits it with ``string_to_array`` (NULL for the null mark). asyncpg's array
+# encoder pays two ``collections.abc`` checks per element: for a batch's text columns that
+# was ~40 µs per event in a profile; a join is ~0.1 µs per value.
+TEXT_SEP = "\x1f"
+TEXT_NULL = "\x1e"
+
+
+def text_column(values: Sequence[str | None]) -> str:
+    """A text column for ``pg_text_array``: values joined, NULL as its mark."""
+    return TEXT_SEP.join([TEXT_NULL if v is None else v for v in values])
+
+
+def pg_text_array(param: str) -> str:
+    """SQL turning a ``text_column`` parameter back into ``text[]``."""
+    return f"string_to_array({param}::text, E'\\x1f', E'\\x1e')"
+
+
 _EVENT_FOLD_COLUMNS = [
     DossierEvent.source,
     DossierEvent.event_id,
@@ -87,15 +107,22 @@ def _pg_array_type(column: Any) -> str:
 def _pg_upsert_sql(names: tuple[str, ...]) -> str:
     """One ``INSERT … SELECT FROM unnest(…) ON CONFLICT (code) DO UPDATE`` for a whole batch."""
     table = Dossier.__table__
-    params = ", ".join(
-        f"${i}::{_pg_array_type(table.c[name])}" for i, name in enumerate(names, start=1)
-    )
+    params = []
+    for i, name in enumerate(names, start=1):
+        kind = _pg_array_type(table.c[name])
+        params.append(pg_text_array(f"${i}") if kind == "text[]" else f"${i}::{kind}")
     updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "code")
     return (
         f"INSERT INTO dossiers ({', '.join(names)}) "
-        f"SELECT * FROM unnest({params}) "
+        f"SELECT * FROM unnest({', '.join(params)}) "
         f"ON CONFLICT (code) DO UPDATE SET {updates}"
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _pg_text_names(names: tuple[str, ...]) -> frozenset[str]:
+    table = Dossier.__table__
+    return frozenset(n for n in names if _pg_array_type(table.c[n]) == "text[]")
 
 
 _PG_LOAD_STATES = f"SELECT {', '.join(_STATE_COLUMNS)} FROM dossiers WHERE code = ANY($1::text[])"
@@ -189,8 +216,12 @@ async def upsert_dossiers(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         conn = await driver_connection(session)
         rows = sorted(rows, key=lambda r: r["code"])  # same lock order in every writer
         names = tuple(c.name for c in Dossier.__table__.columns if c.name in rows[0])
-        arrays = [[row[name] for row in rows] for name in names]
-        await conn.execute(_pg_upsert_sql(names), *arrays)
+        text_names = _pg_text_names(names)
+        params: list[Any] = []
+        for name in names:
+            column = [row[name] for row in rows]
+            params.append(text_column(column) if name in text_names else column)
+        await conn.execute(_pg_upsert_sql(names), *params)
         return
     table = Dossier.__table__
     stmt = dialect_insert(dialect_of(session))(table)

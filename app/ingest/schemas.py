@@ -141,8 +141,15 @@ class EventIn(BaseModel):
         return self.model_dump(mode="json")
 
     def body_hash(self) -> str:
+        """SHA-256 of ``canonical()`` as compact JSON with sorted keys.
+
+        Written without ``canonical()``: orjson serialises the fields directly (instants in
+        UTC with a ``Z``, the same text pydantic's JSON mode gives, enums as their values),
+        a third of the cost per event; ``tests/test_ingest_hash.py`` checks the two agree.
+        """
+        values = {name: getattr(self, name) for name in _HASHED_FIELDS}
         return hashlib.sha256(
-            orjson.dumps(self.canonical(), option=orjson.OPT_SORT_KEYS)
+            orjson.dumps(values, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
         ).hexdigest()
 
     def to_fold_event(self, source: str) -> FoldEvent:
@@ -152,6 +159,8 @@ class EventIn(BaseModel):
         data["channel"] = self.channel.value if self.channel else None
         return FoldEvent.from_mapping(data)
 
+
+_HASHED_FIELDS = tuple(sorted(EventIn.model_fields))
 
 ItemResultKind = Literal["accepted", "duplicate", "conflict", "invalid"]
 

@@ -27,7 +27,13 @@ from app.db import (
 )
 from app.dossiers.fold import Channel, FoldEvent, Status
 from app.dossiers.models import DossierEvent
-from app.dossiers.service import IN_CHUNK, apply_events, lock_dossiers
+from app.dossiers.service import (
+    IN_CHUNK,
+    apply_events,
+    lock_dossiers,
+    pg_text_array,
+    text_column,
+)
 from app.errors import clean_validation_errors
 from app.ingest.schemas import EventIn, ItemError, ItemResult, ValidationContext
 from app.observability.prometheus import record_ingest
@@ -183,18 +189,22 @@ async def _store(
     return outcome
 
 
-_PG_INSERT_EVENTS = """
+_PG_INSERT_EVENTS = f"""
 INSERT INTO dossier_events (source, event_id, dossier_code, status, occurred_at, unit_code,
     procedure_code, sector_code, channel, received_at, due_at, components_total,
     components_digitized, result_digitized, result_signed, fee_required, paid_online,
     body_hash, payload, ingested_at)
 SELECT $1, e, d, s, o, u, p, sc, ch, r, du, ct, cd, rd, rs, fr, po, h, pl::json, $2
-FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
-    $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::int[], $14::int[],
-    $15::bool[], $16::bool[], $17::bool[], $18::bool[], $19::text[], $20::text[])
+FROM unnest({pg_text_array("$3")}, {pg_text_array("$4")}, {pg_text_array("$5")},
+    $6::timestamptz[], {pg_text_array("$7")}, {pg_text_array("$8")}, {pg_text_array("$9")},
+    {pg_text_array("$10")}, $11::timestamptz[], $12::timestamptz[], $13::int[], $14::int[],
+    $15::bool[], $16::bool[], $17::bool[], $18::bool[], {pg_text_array("$19")},
+    {pg_text_array("$20")})
     AS t(e, d, s, o, u, p, sc, ch, r, du, ct, cd, rd, rs, fr, po, h, pl)
 RETURNING event_id
 """
+# Text columns are sent joined (``text_column``): see app/dossiers/service.py.
+_TEXT_COLUMNS = frozenset({0, 1, 2, 4, 5, 6, 7, 16, 17})
 # No ON CONFLICT here: dossier_events is partitioned by month on PostgreSQL and its
 # idempotency lives in dossier_event_keys, kept by a BEFORE INSERT trigger that skips a row
 # whose (source, event_id) is stored already (migration 0006_event_partitions).
@@ -296,7 +306,10 @@ async def _store_fresh_pg(
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    inserted = {row[0] for row in await conn.fetch(_PG_INSERT_EVENTS, source, now, *columns)}
+    params = [
+        text_column(column) if i in _TEXT_COLUMNS else column for i, column in enumerate(columns)
+    ]
+    inserted = {row[0] for row in await conn.fetch(_PG_INSERT_EVENTS, source, now, *params)}
     not_inserted = [v.event.event_id for v in fresh if v.event.event_id not in inserted]
     known: dict[str, str] = {}
     if not_inserted:
