@@ -135,7 +135,8 @@ class Database:
             await self.read_engine.dispose()
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
+    """The app's engines (``async``: a plain ``def`` dependency costs a thread hop)."""
     db: Database = request.app.state.db
     return db
 

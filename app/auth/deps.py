@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,18 +48,9 @@ async def authenticate(
     digest = hash_secret(token, server_secret)
     if settings.admin_token and same(digest, hash_secret(settings.admin_token, server_secret)):
         return Principal(None, "admin-token", ADMIN_SOURCE, frozenset(Scope))
-    # Read on every request, so a revocation takes effect at once in every worker; one Core
-    # statement in autocommit (no BEGIN/ROLLBACK round trips, no ORM object): see
-    # docs/performance.md.
-    async with db.engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        key = (
-            await connection.execute(
-                select(ApiKey.__table__).where(
-                    ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
-                )
-            )
-        ).first()
+    # Read on every request, so a revocation takes effect at once in every worker: see
+    # docs/performance.md ("Single POST").
+    key = await _stored_key(db, digest)
     if key is None or not same(key.key_hash, digest):
         raise Unauthorized("unknown or revoked token")
     principal = Principal(
@@ -65,6 +58,59 @@ async def authenticate(
     )
     request.state.principal = principal
     return principal
+
+
+_PG_KEY = (
+    "SELECT id, name, source, scopes, signing, key_hash FROM api_keys "
+    "WHERE key_hash = $1 AND revoked_at IS NULL"
+)
+
+
+async def _stored_key(db: Database, digest: str) -> Any:
+    """The live key row with this hash, or None.
+
+    PostgreSQL: one prepared statement sent straight to asyncpg (the driver caches it per
+    connection) on a pooled connection that opens no transaction; SQLAlchemy's compile and
+    result machinery cost more than the query. Other backends: one Core ``SELECT`` in
+    autocommit. A failing driver call drops the connection from the pool.
+    """
+    async with db.engine.connect() as connection:
+        if db.dialect == "postgresql":
+            raw = await connection.get_raw_connection()
+            try:
+                row = await raw.driver_connection.fetchrow(_PG_KEY, digest)  # type: ignore[union-attr]
+            except BaseException:
+                await connection.invalidate()
+                raise
+            if row is None:
+                return None
+            scopes = row["scopes"]
+            return _KeyRow(
+                row["id"],
+                row["name"],
+                row["source"],
+                json.loads(scopes) if isinstance(scopes, str) else scopes,
+                row["signing"],
+                row["key_hash"],
+            )
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return (
+            await connection.execute(
+                select(ApiKey.__table__).where(
+                    ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+                )
+            )
+        ).first()
+
+
+@dataclass(frozen=True)
+class _KeyRow:
+    id: str
+    name: str
+    source: str
+    scopes: list[str]
+    signing: bool
+    key_hash: str
 
 
 def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
