@@ -202,16 +202,10 @@ async def aggregate(
         names: list[str],
         where: list[Any],
         bucket: Any,
-        joined: Any = None,
-        by_column: bool = False,
     ) -> None:
         stmt = select(*keys, bucket.label("bucket"), *columns)
-        if joined is not None:
-            stmt = stmt.select_from(joined)
-        # a bucket of the joined buckets table is a column; a literal bucket (period=none)
-        # cannot be grouped on in PostgreSQL, and needs not be
-        by_bucket = period is not Period.none or by_column
-        grouping = [*keys, bucket] if by_bucket else keys
+        # a literal bucket (period=none) cannot be grouped on in PostgreSQL, and needs not be
+        grouping = [*keys, bucket] if period is not Period.none else keys
         stmt = stmt.where(*where, *scope.where())
         if grouping:
             stmt = stmt.group_by(*grouping)
@@ -221,10 +215,7 @@ async def aggregate(
                 continue
             gkey: GroupKey = (values[0], int(values[1])) if keys else (None, int(values[0]))
             for name, value in zip(names, values[len(keys) + 1 :], strict=True):
-                if name == "__lateness":
-                    out.lateness_days_total[gkey] = int(value or 0)
-                else:
-                    out.add(gkey, name, value)
+                out.add(gkey, name, value)
 
     if names := by_basis[Basis.intake]:
         columns = [_sum(COUNTS[n].condition(None)) for n in names]
@@ -233,20 +224,13 @@ async def aggregate(
         )
     names = by_basis[Basis.resolution]
     if names or lateness_days:
-        columns = [_sum(COUNTS[n].condition(None)) for n in names]
-        joined = None
+        if names:
+            columns = [_sum(COUNTS[n].condition(None)) for n in names]
+            await run(
+                columns, names, resolved_in(first, last), bucket_number_sql(D.resolved_date, period)
+            )
         if lateness_days:
-            late = COUNTS["resolved_late"].condition(None)
-            joined, lateness = working_days_join(D.__table__, D.due_date, D.resolved_date)
-            columns.append(func.sum(case((late, lateness), else_=0)))
-            names = [*names, "__lateness"]
-        await run(
-            columns,
-            names,
-            resolved_in(first, last),
-            bucket_number_sql(D.resolved_date, period),
-            joined,
-        )
+            await _lateness(session, out, scope, first, last, period, group)
     if (names := by_basis[Basis.backlog]) and len(buckets) > 1:
         await _backlog_by_bucket_index(session, out, scope, buckets, group, names)
     elif names:
@@ -372,6 +356,62 @@ async def _backlog_by_bucket_index(
             out.add(key, name, value)
 
 
+def _by_date_pair(
+    scope: Scope,
+    where: list[ColumnElement[bool]],
+    group: Any,
+    after: Any,
+    through: Any,
+    period: Period,
+    collapse: bool,
+) -> tuple[Any, Any, ColumnElement[int], Any]:
+    """Dossiers joined to the calendar's ordinals of two of their dates, for working days.
+
+    With ``collapse`` they are first counted per (group, ``after``, ``through``), so the
+    calendar is looked up once per distinct pair of dates (a few thousand over all units)
+    instead of once per dossier; per unit the pairs are nearly as many as the dossiers, and
+    counting them first only costs more. Returns the keys, the joined source, the working-day
+    column, and (bucket, count) columns over it."""
+    columns = [group.label("g")] if group is not None else []
+    dates = [after.label("after"), through.label("through")]
+    if collapse:
+        rows = select(*columns, *dates, func.count().label("n")).group_by(*columns, after, through)
+    else:
+        rows = select(*columns, *dates, literal(1).label("n"))
+    pairs = rows.where(*where, *scope.where()).subquery("pairs")
+    joined, days = working_days_join(pairs, pairs.c.after, pairs.c.through)
+    keys = [pairs.c.g] if group is not None else []
+    return keys, joined, days, (bucket_number_sql(pairs.c.through, period), pairs.c.n)
+
+
+async def _lateness(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    first: date,
+    last: date,
+    period: Period,
+    group: Any,
+) -> None:
+    """Working days from due date to resolution, summed over the dossiers resolved late."""
+    late = COUNTS["resolved_late"].condition(None)
+    keys, joined, days, (bucket, n) = _by_date_pair(
+        scope, [*resolved_in(first, last), late], group, D.due_date, D.resolved_date, period, True
+    )
+    inner = (
+        select(*keys, bucket.label("b"), (days * n).label("days"))
+        .select_from(joined)
+        .subquery("lateness")
+    )
+    outer_keys = [inner.c.g] if group is not None else []
+    stmt = select(*outer_keys, inner.c.b, func.sum(inner.c.days)).group_by(*outer_keys, inner.c.b)
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if group is not None else None
+        b, total = values[-2:]
+        out.lateness_days_total[(g, int(b))] = int(total or 0)
+
+
 async def _histogram(
     session: AsyncSession,
     out: Aggregate,
@@ -382,19 +422,25 @@ async def _histogram(
     group: Any,
 ) -> None:
     """Resolved dossiers per (group, bucket, working days from receipt to resolution)."""
-    columns = [group.label("g")] if group is not None else []
-    joined, days = working_days_join(D.__table__, D.received_date, D.resolved_date)
+    keys, joined, days, (bucket, n) = _by_date_pair(
+        scope,
+        [*resolved_in(first, last), D.received_date.is_not(None)],
+        group,
+        D.received_date,
+        D.resolved_date,
+        period,
+        collapse=group is None,
+    )
     inner = (
-        select(*columns, bucket_number_sql(D.resolved_date, period).label("b"), days.label("days"))
+        select(*keys, bucket.label("b"), days.label("days"), n.label("n"))
         .select_from(joined)
-        .where(*resolved_in(first, last), D.received_date.is_not(None), *scope.where())
         .subquery("processing")
     )
-    keys = [inner.c.g] if group is not None else []
+    outer_keys = [inner.c.g] if group is not None else []
     stmt = (
-        select(*keys, inner.c.b, inner.c.days, func.count())
+        select(*outer_keys, inner.c.b, inner.c.days, func.sum(inner.c.n))
         .where(inner.c.days.is_not(None))
-        .group_by(*keys, inner.c.b, inner.c.days)
+        .group_by(*outer_keys, inner.c.b, inner.c.days)
     )
     for row in await session.execute(stmt):
         values = tuple(row)
