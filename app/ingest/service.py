@@ -278,8 +278,7 @@ async def _store_fresh_pg(
     statement with the columns sent as arrays (``unnest``), on the session's own connection
     and transaction.
     """
-    await lock_dossiers(session, [v.event.dossier_code for v in fresh])  # opens the transaction
-    conn = await driver_connection(session)
+    conn = await driver_connection(session)  # opens the transaction if nothing did yet
     now = utcnow()
     columns: list[list[Any]] = [[] for _ in range(18)]
     for item in fresh:
@@ -323,6 +322,14 @@ async def _store_fresh_pg(
     accepted = [v.event for v in fresh if v.event.event_id in inserted]
     if not accepted:
         return
+    # The dossiers are locked only now, after the event insert: concurrent batches of one
+    # sync share dossiers, and holding their locks through the insert made them queue
+    # (docs/performance.md, "Batch ingest"). The fold stays exact: under the lock, each
+    # statement sees every event committed by the previous holder, and ``apply_events``
+    # replays a dossier whenever one of its new events sorts before its folded state. An
+    # event another batch inserted but has not folded yet is folded by that batch, which
+    # locks after this one commits. Only dossiers with accepted events are locked.
+    await lock_dossiers(session, [e.dossier_code for e in accepted])
     units = sorted({e.unit_code for e in accepted})
     procedures = sorted({e.procedure_code for e in accepted if e.procedure_code})
     await conn.execute(_PG_REGISTER_REFERENCE, units, procedures, now)
