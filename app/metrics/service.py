@@ -18,7 +18,7 @@ from app.metrics.queries import Aggregate, Bucket, GroupBy, GroupKey, Period, Sc
 from app.metrics.queries import make_buckets as _make_buckets
 from app.reference.calendar import FIRST_DAY, LAST_DAY
 from app.reference.models import Procedure, Unit
-from app.reference.service import subtree_codes
+from app.reference.service import subtree, subtree_codes
 
 MAX_PERIOD_DAYS = 3660  # about ten years
 
@@ -219,7 +219,7 @@ async def ranking(
     scored: list[dict[str, Any]] = []
     for code, name in units:
         totals = dict.fromkeys(rate.numerator + rate.denominator, 0)
-        for member in _subtree(code, children):
+        for member in subtree(code, children):
             for count, number in per_unit.counts.get((member, 0), {}).items():
                 totals[count] += number
         value, numerator, denominator = rate.value(totals)
@@ -234,18 +234,6 @@ async def ranking(
             }
         )
     return _rank(scored, lower_is_better=rate.lower_is_better)
-
-
-def _subtree(root: str, children: Mapping[str, list[str]]) -> list[str]:
-    out, stack, seen = [], [root], {root}
-    while stack:
-        code = stack.pop()
-        out.append(code)
-        for child in children.get(code, []):
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return out
 
 
 async def _ranked_units(

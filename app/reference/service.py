@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,20 +65,25 @@ def build_tree(units: Sequence[Unit]) -> list[UnitNode]:
 
 
 async def subtree_codes(*, session: AsyncSession, root: str) -> list[str]:
-    """The unit and all its descendants (breadth-first), for subtree filters."""
+    """The unit and all its descendants, for subtree filters."""
     rows = (await session.execute(select(Unit.code, Unit.parent_code))).all()
     children: dict[str, list[str]] = {}
     for code, parent in rows:
         if parent is not None:
             children.setdefault(parent, []).append(code)
-    out, queue, seen = [], [root], {root}
-    while queue:
-        code = queue.pop()
+    return subtree(root, children)
+
+
+def subtree(root: str, children: Mapping[str, list[str]]) -> list[str]:
+    """``root`` and every unit below it in a parent -> children map (cycle-safe)."""
+    out, stack, seen = [], [root], {root}
+    while stack:
+        code = stack.pop()
         out.append(code)
         for child in children.get(code, []):
             if child not in seen:
                 seen.add(child)
-                queue.append(child)
+                stack.append(child)
     return out
 
 
