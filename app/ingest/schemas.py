@@ -153,11 +153,26 @@ class EventIn(BaseModel):
         ).hexdigest()
 
     def to_fold_event(self, source: str) -> FoldEvent:
-        data = self.model_dump()
-        data["source"] = source
-        data["status"] = self.status
-        data["channel"] = self.channel.value if self.channel else None
-        return FoldEvent.from_mapping(data)
+        """The event as the fold reads it (built field by field: this runs per event)."""
+        return FoldEvent(
+            source,
+            self.event_id,
+            self.dossier_code,
+            self.status,
+            self.occurred_at,
+            self.unit_code,
+            self.procedure_code,
+            self.sector_code,
+            self.channel.value if self.channel else None,
+            self.received_at,
+            self.due_at,
+            self.components_total,
+            self.components_digitized,
+            self.result_digitized,
+            self.result_signed,
+            self.fee_required,
+            self.paid_online,
+        )
 
 
 _HASHED_FIELDS = tuple(sorted(EventIn.model_fields))

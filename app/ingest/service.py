@@ -25,7 +25,7 @@ from app.db import (
     driver_errors,
     utcnow,
 )
-from app.dossiers.fold import Channel, FoldEvent, Status
+from app.dossiers.fold import Channel, Status
 from app.dossiers.models import DossierEvent
 from app.dossiers.service import (
     IN_CHUNK,
@@ -241,28 +241,6 @@ def _payload_json(payload: Any) -> str:
         return json.dumps(payload)
 
 
-def _fold_event(source: str, e: EventIn) -> FoldEvent:
-    return FoldEvent(
-        source,
-        e.event_id,
-        e.dossier_code,
-        e.status,
-        e.occurred_at,
-        e.unit_code,
-        e.procedure_code,
-        e.sector_code,
-        _CHANNEL_VALUE.get(e.channel),
-        e.received_at,
-        e.due_at,
-        e.components_total,
-        e.components_digitized,
-        e.result_digitized,
-        e.result_signed,
-        e.fee_required,
-        e.paid_online,
-    )
-
-
 async def _store_fresh_pg(
     session: AsyncSession,
     db: Database,
@@ -334,7 +312,7 @@ async def _store_fresh_pg(
     procedures = sorted({e.procedure_code for e in accepted if e.procedure_code})
     await conn.execute(_PG_REGISTER_REFERENCE, units, procedures, now)
     outcome.dossiers_changed = await apply_events(
-        session, [_fold_event(source, e) for e in accepted], zone=db.settings.zone
+        session, [e.to_fold_event(source) for e in accepted], zone=db.settings.zone
     )
 
 
