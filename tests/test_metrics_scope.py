@@ -154,6 +154,29 @@ async def test_quarter_and_year_buckets(
     assert [(r["period"], r["received"]) for r in years] == [("2023", 1), ("2024", 1)]
 
 
+async def test_a_quarter_adds_up_its_three_months(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
+) -> None:
+    await push(
+        client,
+        ingest_headers,
+        dossier("A", received="2024-01-10T08:00:00+07:00")
+        + dossier("B", received="2024-02-10T08:00:00+07:00")
+        + dossier("C", received="2024-03-10T08:00:00+07:00"),
+    )
+    for group_by in ("none", "procedure"):  # from the rollups, and from the dossiers
+        quarters = await metrics(
+            client,
+            read_headers,
+            "online",
+            from_="2024-01-15",
+            to="2024-03-31",
+            period="quarter",
+            group_by=group_by,
+        )
+        assert [(r["period"], r["received"]) for r in quarters] == [("2024-Q1", 2)]
+
+
 async def test_backlog_is_counted_at_the_end_of_each_bucket(
     client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
 ) -> None:

@@ -93,7 +93,7 @@ def bucket_number_sql(column: Any, period: Period) -> ColumnElement[int]:
     if period is Period.month:
         return year * 100 + month
     if period is Period.quarter:
-        return year * 10 + (month + 2) / 3
+        return year * 10 + (month + 2) // 3  # integer division (``/`` is true division)
     return year
 
 
