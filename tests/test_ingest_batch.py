@@ -4,9 +4,11 @@ import json
 import random
 
 import httpx
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.db import Database
+from app.ingest.schemas import BatchOut
 from tests.factories import event
 
 
@@ -148,3 +150,32 @@ async def test_text_and_payload_round_trip_through_the_batch_insert(
     )
     assert payload["note"] == note
     assert tuple(dossier) == ("Hồ sơ, {1}", "Xã Đông Hòa")
+
+
+async def test_batch_answer_is_the_batchout_model_rendered_as_before(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    # The route writes its JSON without building BatchOut: the bytes must be the ones the
+    # model gave through FastAPI's JSONResponse (key order, separators, escapes, UTF-8).
+    await _batch(client, ingest_headers, [event(event_id="seen")])
+    r = await _batch(
+        client,
+        ingest_headers,
+        [
+            event(event_id="ok-\u00e9\U0001f600\u2028", dossier="D-\u00e9"),
+            {"event_id": 'x\x01\x7f"\\\u2028', "dossier_code": 1},
+            event(event_id="seen"),
+            event(event_id="seen", status="resolved"),
+            42,
+        ],
+    )
+    model = BatchOut.model_validate_json(r.content)
+    assert (r.status_code, r.headers["content-type"]) == (200, "application/json")
+    assert r.content == JSONResponse(model.model_dump()).body
+    assert [x.result for x in model.results] == [
+        "accepted",
+        "invalid",
+        "duplicate",
+        "conflict",
+        "invalid",
+    ]

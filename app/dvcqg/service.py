@@ -15,7 +15,7 @@ from app.dvcqg.mapping import MappedRecord, MappingOptions, map_dossier, map_ste
 from app.dvcqg.schemas import EventResult, RecordResult, RecordResultKind, SyncOut
 from app.errors import FieldError
 from app.ingest import service as ingest_service
-from app.ingest.schemas import ItemResult, ValidationContext
+from app.ingest.schemas import ItemOutcome, ValidationContext
 
 SOME_INVALID = "2"
 NONE_STORED = "3"
@@ -67,7 +67,7 @@ async def _store(db: Database, *, source: str, mapped: list[MappedRecord]) -> Sy
         for position, event in enumerate(record.events):
             items.append(event.body)
             owners.append((index, position))
-    per_event: dict[tuple[int, int], ItemResult] = {}
+    per_event: dict[tuple[int, int], ItemOutcome] = {}
     if items:
         ctx = ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds)
         outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx)
@@ -80,7 +80,7 @@ async def _store(db: Database, *, source: str, mapped: list[MappedRecord]) -> Sy
     return _answer(db.settings.dvcqg_success_code, results)
 
 
-def _record_result(index: int, record: MappedRecord, outcomes: list[ItemResult]) -> RecordResult:
+def _record_result(index: int, record: MappedRecord, outcomes: list[ItemOutcome]) -> RecordResult:
     errors = [FieldError(**p.as_dict()) for p in record.problems]
     events = []
     for event, outcome in zip(record.events, outcomes, strict=True):

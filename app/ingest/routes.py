@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.auth.deps import Principal, require_scope
 from app.auth.keys import Scope
@@ -20,7 +20,14 @@ from app.errors import (
     responses,
 )
 from app.ingest import service
-from app.ingest.schemas import BatchIn, BatchOut, EventAck, EventIn, ValidationContext
+from app.ingest.schemas import (
+    BatchIn,
+    BatchOut,
+    EventAck,
+    EventIn,
+    ValidationContext,
+    batch_json,
+)
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -109,7 +116,7 @@ async def push_batch(
     request: Request,
     principal: Principal = Depends(require_scope(Scope.ingest)),
     db: Database = Depends(get_database),
-) -> BatchOut:
+) -> Response:
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise Unprocessable("expected an object with an 'events' array", ["body", "events"])
@@ -121,11 +128,16 @@ async def push_batch(
     outcome = await service.ingest(
         db, source=principal.source, items=events, ctx=validation_context(db)
     )
-    return BatchOut(
-        accepted=outcome.accepted,
-        duplicates=outcome.duplicates,
-        rejected=outcome.rejected,
-        results=outcome.results,
+    # Written straight to JSON (``BatchOut``'s shape, documented by ``response_model``): a
+    # model per item cost ~5 µs per event to build, validate and dump.
+    return Response(
+        batch_json(
+            accepted=outcome.accepted,
+            duplicates=outcome.duplicates,
+            rejected=outcome.rejected,
+            results=outcome.results,
+        ),
+        media_type="application/json",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import operator
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,13 @@ from app.dossiers.service import (
     text_column,
 )
 from app.errors import clean_validation_errors
-from app.ingest.schemas import EventIn, ItemError, ItemResult, ValidationContext
+from app.ingest.schemas import (
+    EventIn,
+    ItemError,
+    ItemOutcome,
+    ItemResultKind,
+    ValidationContext,
+)
 from app.observability.prometheus import record_ingest
 from app.reference.models import Procedure, Unit
 
@@ -46,7 +53,7 @@ _DEADLOCK_RETRIES = 4
 
 @dataclass
 class IngestOutcome:
-    results: list[ItemResult]
+    results: list[ItemOutcome]
     accepted: int = 0
     duplicates: int = 0
     conflicts: int = 0
@@ -69,23 +76,21 @@ class _Valid:
 
 def validate_items(
     items: Sequence[Any], ctx: ValidationContext
-) -> tuple[list[_Valid], list[ItemResult]]:
+) -> tuple[list[_Valid], list[ItemOutcome]]:
     """Validate each item on its own: one bad item never spoils its neighbours."""
     valid: list[_Valid] = []
-    invalid: list[ItemResult] = []
+    invalid: list[ItemOutcome] = []
     for index, item in enumerate(items):
         try:
             event = EventIn.model_validate(item, context=ctx)
         except ValidationError as exc:
             event_id = item.get("event_id") if isinstance(item, dict) else None
             invalid.append(
-                ItemResult(
-                    index=index,
-                    event_id=event_id
-                    if isinstance(event_id, str) and len(event_id) <= 128
-                    else None,
-                    result="invalid",
-                    errors=[ItemError(**e) for e in clean_validation_errors(exc.errors())],
+                ItemOutcome(
+                    index,
+                    event_id if isinstance(event_id, str) and len(event_id) <= 128 else None,
+                    "invalid",
+                    [ItemError(**e) for e in clean_validation_errors(exc.errors())],
                 )
             )
             continue
@@ -131,7 +136,7 @@ async def ingest(
             raise
     outcome.results.extend(invalid)
     outcome.invalid = len(invalid)
-    outcome.results.sort(key=lambda r: r.index)
+    outcome.results.sort(key=_by_index)
     record_ingest(
         source,
         accepted=outcome.accepted,
@@ -140,6 +145,9 @@ async def ingest(
         invalid=outcome.invalid,
     )
     return outcome
+
+
+_by_index = operator.attrgetter("index")
 
 
 def _is_retryable(exc: DBAPIError) -> bool:
@@ -159,8 +167,7 @@ async def _store(
         if seen is None:
             first[item.event.event_id] = item
         else:  # the same id twice in one batch: judged against its first occurrence
-            kind = "duplicate" if seen.body_hash == item.body_hash else "conflict"
-            _record(outcome, item, kind)
+            _record(outcome, item, "duplicate" if seen.body_hash == item.body_hash else "conflict")
     fresh = sorted(first.values(), key=lambda v: v.event.event_id)
     if not fresh:
         return outcome
@@ -317,8 +324,8 @@ async def _store_fresh_pg(
     )
 
 
-def _record(outcome: IngestOutcome, item: _Valid, kind: str) -> None:
-    outcome.results.append(ItemResult(index=item.index, event_id=item.event.event_id, result=kind))
+def _record(outcome: IngestOutcome, item: _Valid, kind: ItemResultKind) -> None:
+    outcome.results.append(ItemOutcome(item.index, item.event.event_id, kind))
     if kind == "accepted":
         outcome.accepted += 1
     elif kind == "duplicate":
