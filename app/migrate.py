@@ -36,6 +36,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     if revision == "head":
         asyncio.run(refresh_calendar(url))
         asyncio.run(ensure_event_partitions(url))
+        asyncio.run(ensure_rollups(url))
 
 
 async def ensure_event_partitions(url: str, months_ahead: int = 12) -> int:
@@ -81,6 +82,26 @@ async def refresh_calendar(url: str) -> bool:
     try:
         async with AsyncSession(engine) as session, session.begin():
             return await ensure_work_days(session=session)
+    finally:
+        await engine.dispose()
+
+
+async def ensure_rollups(url: str, *, force: bool = False) -> bool:
+    """Fill the metric rollups if dossiers exist but no rollup does (a database upgraded from
+    before them), or always with ``force`` (after dossiers were written around the app);
+    True if they were rebuilt."""
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from app.metrics import rollups
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            if not force and not await rollups.missing(session):
+                return False
+            await rollups.rebuild(session)
+            return True
     finally:
         await engine.dispose()
 

@@ -16,7 +16,7 @@ import asyncpg
 import orjson
 
 from app.dossiers.fold import FoldEvent, Status, fold
-from app.migrate import upgrade_async
+from app.migrate import ensure_rollups, upgrade_async
 from bench import data
 
 ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -201,6 +201,8 @@ async def bulk_load(
             await conn.execute("SET session_replication_role = origin")
             assert columns is not None
             await conn.copy_records_to_table("dossiers", records=dossiers, columns=columns)
+        # COPY bypasses the app, which keeps the metric rollups on every dossier write
+        await ensure_rollups(dsn.replace("postgresql://", "postgresql+asyncpg://", 1), force=True)
         await conn.execute("VACUUM ANALYZE")  # as autovacuum would, after a bulk load
     finally:
         await conn.close()

@@ -37,6 +37,8 @@ TABLES = [
     "units",
     "calendar_overrides",
     "signed_requests",
+    "metric_rollups",
+    "metric_rollup_days",
 ]
 
 KeyFactory = Callable[..., Awaitable[str]]

@@ -328,7 +328,7 @@ async def test_vietnamese_step_texts_are_kept_as_sent(
 
 async def _empty_dossiers(db: Database) -> None:
     async with db.engine.begin() as conn:
-        for table in ("dossier_events", "dossiers"):
+        for table in ("dossier_events", "dossiers", "metric_rollups", "metric_rollup_days"):
             await conn.execute(text(f"DELETE FROM {table}"))
 
 

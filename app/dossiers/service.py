@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import UTCDateTime, chunks, dialect_insert, dialect_of, driver_connection, utcnow
 from app.dossiers.fold import DossierState, FoldEvent, Status, fold
 from app.dossiers.models import Dossier, DossierEvent
+from app.metrics import rollups
+from app.metrics.rollups import pg_upsert_with_rollups
 
 IN_CHUNK = 900  # stays under every backend's bound-parameter limit
 
@@ -221,8 +223,13 @@ async def upsert_dossiers(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         for name in names:
             column = [row[name] for row in rows]
             params.append(text_column(column) if name in text_names else column)
-        await conn.execute(_pg_upsert_sql(names), *params)
+        code_param = pg_text_array(f"${names.index('code') + 1}")
+        await conn.execute(pg_upsert_with_rollups(_pg_upsert_sql(names), code_param), *params)
         return
+    # SQLite: the rollups move by the rows' contributions after the upsert minus before it
+    codes = [row["code"] for row in rows]
+    for part in chunks(codes, IN_CHUNK):
+        await rollups.add_contributions(session, [Dossier.code.in_(part)], -1)
     table = Dossier.__table__
     stmt = dialect_insert(dialect_of(session))(table)
     stmt = stmt.on_conflict_do_update(
@@ -231,6 +238,8 @@ async def upsert_dossiers(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     )
     for part in chunks(rows, 500):
         await session.execute(stmt, part)
+    for part in chunks(codes, IN_CHUNK):
+        await rollups.add_contributions(session, [Dossier.code.in_(part)], 1)
 
 
 async def refold_all(session: AsyncSession, *, zone: ZoneInfo, batch: int = 2000) -> int:

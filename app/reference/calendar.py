@@ -158,6 +158,9 @@ async def fill_work_days(*, session: AsyncSession) -> int:
     await session.execute(delete(WorkDay))
     for part in chunks(rows, 5000):
         await session.execute(dialect_insert(dialect_of(session))(WorkDay), part)
+    from app.metrics import rollups  # imports this module: working days are counted here
+
+    await rollups.rebuild(session)  # their working-day figures follow the new calendar
     return len(rows)
 
 
@@ -199,11 +202,17 @@ async def _set_working(session: AsyncSession, day: date, working: bool) -> None:
         return
     if row.working == working:
         return
-    delta = 1 if working else -1
-    await session.execute(update(WorkDay).where(WorkDay.day == day).values(working=working))
-    await session.execute(
-        update(WorkDay).where(WorkDay.day >= day).values(ordinal=WorkDay.ordinal + delta)
-    )
+    from app.metrics import rollups  # imports this module: working days are counted here
+
+    async def change() -> None:
+        delta = 1 if working else -1
+        await session.execute(update(WorkDay).where(WorkDay.day == day).values(working=working))
+        await session.execute(
+            update(WorkDay).where(WorkDay.day >= day).values(ordinal=WorkDay.ordinal + delta)
+        )
+
+    # the dossiers whose working-day figures span the day are counted anew in the rollups
+    await rollups.recount(session, rollups.spanning(day), change)
 
 
 async def put_override(

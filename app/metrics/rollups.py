@@ -1,0 +1,303 @@
+"""Per-unit rollups of the intake and resolution counts, kept in step with ``dossiers``.
+
+A metric over a quarter or a year otherwise reads every dossier received or resolved in it
+(500k index entries for a year at 1M dossiers). The counts of those two bases are additive over
+days, so they are also kept summed per (unit, local day) and per (unit, month) in
+``metric_rollups``, and the processing-time histogram per (unit, day, working days) in
+``metric_rollup_days``; a query reads whole months from the month rows and the edges from the
+day rows (``queries.aggregate``). The backlog basis (open at an instant) is not additive over
+days and stays on ``dossiers``.
+
+The rollups hold no formula of their own: each column is the sum of a ``formulas.COUNTS``
+condition over the dossiers of its basis, evaluated by the database from those conditions.
+They are maintained as a *delta* whenever dossier rows are written: the contribution of the
+rows before the write is subtracted and that of the rows after it added, in the same
+transaction (on PostgreSQL in the same statement as the dossier upsert, see
+``pg_upsert_with_rollups``). A change of the working-day calendar changes the working-day
+figures of the dossiers it spans; ``calendar.py`` re-counts those the same way. ``rebuild``
+recounts everything (after a bulk load that bypassed the app, or from the CLI).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    String,
+    Table,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from app.db import Base, dialect_insert, dialect_of
+from app.dossiers.models import Dossier as D
+from app.metrics.formulas import COUNTS, Basis
+from app.reference.calendar import working_days_join
+
+INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
+RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)
+ROLLUP_COUNTS = INTAKE_COUNTS + RESOLUTION_COUNTS
+SUMS = (*ROLLUP_COUNTS, "lateness_days_total")
+
+DAY = "d"  # a row per (unit, local day)
+MONTH = "m"  # a row per (unit, month); ``day`` is the month's first day
+
+rollups = Table(
+    "metric_rollups",
+    Base.metadata,
+    Column("span", String(1), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in SUMS),
+)
+
+rollup_days = Table(
+    "metric_rollup_days",
+    Base.metadata,
+    Column("span", String(1), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    Column("days", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+
+def intake_basis() -> list[ColumnElement[bool]]:
+    """Dossiers that count in the intake basis of the day they were received."""
+    return [D.received_date.is_not(None)]
+
+
+def resolution_basis() -> list[ColumnElement[bool]]:
+    """Dossiers that count in the resolution basis of the day they were resolved: not closed
+    (withdrawn, stopped, refused) before they were resolved."""
+    return [D.resolved_date.is_not(None), or_(D.closed_at.is_(None), D.closed_at >= D.resolved_at)]
+
+
+def month_start(day: Any, dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return cast(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month")
+
+
+def _on(source: Any, expression: Any) -> Any:
+    """``expression`` (over ``dossiers`` columns) rewritten over the same-named columns of
+    ``source`` (the rows before or after a write)."""
+    table_ = D.__table__
+
+    def swap(element: Any, **_: Any) -> Any:
+        if isinstance(element, Column) and element.table is table_:
+            return source.c[element.key]
+        return None
+
+    return replacement_traverse(expression, {}, swap)
+
+
+def _flag(condition: ColumnElement[bool], sign: Any) -> ColumnElement[int]:
+    return case((condition, sign), else_=0)
+
+
+def _per_dossier(source: Any, sign: Any) -> tuple[Any, Any]:
+    """Each dossier's signed contribution to the sums (one row per basis it is in), and to the
+    processing-day histogram; ``source`` has the ``dossiers`` columns."""
+    late = COUNTS["resolved_late"].condition(None)
+    zero = literal(0, Integer)
+    intake = select(
+        source.c.unit_code,
+        source.c.received_date.label("day"),
+        *(_flag(_on(source, COUNTS[n].condition(None)), sign).label(n) for n in INTAKE_COUNTS),
+        *(zero.label(n) for n in RESOLUTION_COUNTS),
+        zero.label("lateness_days_total"),
+    ).where(*(_on(source, c) for c in intake_basis()))
+    joined, lateness = working_days_join(source, source.c.due_date, source.c.resolved_date)
+    resolution = (
+        select(
+            source.c.unit_code,
+            source.c.resolved_date.label("day"),
+            *(zero.label(n) for n in INTAKE_COUNTS),
+            *(
+                _flag(_on(source, COUNTS[n].condition(None)), sign).label(n)
+                for n in RESOLUTION_COUNTS
+            ),
+            case((_on(source, late), func.coalesce(lateness, 0) * sign), else_=0).label(
+                "lateness_days_total"
+            ),
+        )
+        .select_from(joined)
+        .where(*(_on(source, c) for c in resolution_basis()))
+    )
+    joined, days = working_days_join(source, source.c.received_date, source.c.resolved_date)
+    histogram = (
+        select(
+            source.c.unit_code,
+            source.c.resolved_date.label("day"),
+            days.label("days"),
+            sign.label("n"),
+        )
+        .select_from(joined)
+        .where(
+            *(_on(source, c) for c in resolution_basis()),
+            source.c.received_date.is_not(None),
+            days.is_not(None),
+        )
+    )
+    return union_all(intake, resolution), histogram
+
+
+def _spans(rows: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:
+    """``rows`` summed per (day, unit, keys) and per (month, unit, keys), zero sums left out."""
+    inner = rows.subquery("contributions")
+    parts = []
+    for span, day in ((DAY, inner.c.day), (MONTH, month_start(inner.c.day, dialect))):
+        key_columns = [day, inner.c.unit_code, *(inner.c[k] for k in keys)]
+        totals = [func.sum(inner.c[s]) for s in sums]
+        parts.append(
+            select(
+                literal(span, String(1)).label("span"),
+                day.label("day"),
+                inner.c.unit_code,
+                *(inner.c[k] for k in keys),
+                *(t.label(s) for t, s in zip(totals, sums, strict=True)),
+            )
+            .group_by(*key_columns)
+            .having(or_(*(t != 0 for t in totals)))
+        )
+    return union_all(*parts).subquery("spans")
+
+
+def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, dialect: str) -> Any:
+    """INSERT the summed spans into ``target``, adding them to rows that exist (in key order,
+    so concurrent writers lock rollup rows in the same order)."""
+    names = ["span", "day", "unit_code", *keys, *sums]
+    source = select(*(spans.c[n] for n in names)).where(true())
+    source = source.order_by(*(spans.c[n] for n in ["span", "day", "unit_code", *keys]))
+    insert = dialect_insert(dialect)(target).from_select(names, source)
+    return insert.on_conflict_do_update(
+        index_elements=["span", "day", "unit_code", *keys],
+        set_={s: target.c[s] + insert.excluded[s] for s in sums},
+    )
+
+
+def delta_statements(source: Any, sign: Any, dialect: str) -> list[Any]:
+    """The statements adding ``sign`` × the contributions of the dossiers in ``source``."""
+    sums_rows, histogram_rows = _per_dossier(source, sign)
+    return [
+        _add(rollups, [], SUMS, _spans(sums_rows, [], SUMS, dialect), dialect),
+        _add(
+            rollup_days, ["days"], ["n"], _spans(histogram_rows, ["days"], ["n"], dialect), dialect
+        ),
+    ]
+
+
+def _dossiers_where(*where: ColumnElement[bool]) -> Any:
+    return select(D.__table__).where(*where).subquery("dossier_rows")
+
+
+async def add_contributions(
+    session: AsyncSession, where: Sequence[ColumnElement[bool]], sign: int
+) -> None:
+    """Add ``sign`` × the contributions of the dossiers meeting ``where`` to the rollups.
+
+    Called with -1 before those dossiers change and +1 after (SQLite's ingest, calendar
+    changes): the rollups then move by exactly the change."""
+    dialect = dialect_of(session)
+    for stmt in delta_statements(_dossiers_where(*where), literal(sign, Integer), dialect):
+        await session.execute(stmt)
+
+
+def spanning(day: date) -> list[ColumnElement[bool]]:
+    """The dossiers whose working-day figures count ``day``: resolved on or after it, and
+    received (processing time) or due (lateness) before it."""
+    return [
+        D.resolved_date >= day,
+        or_(D.received_date < day, D.due_date < day),
+    ]
+
+
+async def hold_dossier_writers(session: AsyncSession) -> None:
+    """PostgreSQL: make writers of ``dossiers`` wait until this transaction ends (those in
+    flight finish first), so none computes its rollup delta from a calendar or a rollup that
+    is being recounted. SQLite has a single writer already."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(text("LOCK TABLE dossiers IN SHARE ROW EXCLUSIVE MODE"))
+
+
+async def recount(
+    session: AsyncSession,
+    where: Sequence[ColumnElement[bool]],
+    change: Callable[[], Awaitable[None]],
+) -> None:
+    """Run ``change``, a write that moves the figures of the dossiers meeting ``where`` but
+    not the dossiers themselves (a calendar change), with their contributions taken out of
+    the rollups before it and put back after it."""
+    await hold_dossier_writers(session)
+    await add_contributions(session, where, -1)
+    await change()
+    await add_contributions(session, where, 1)
+
+
+async def rebuild(session: AsyncSession) -> None:
+    """Recount the rollups from every dossier."""
+    await hold_dossier_writers(session)
+    await session.execute(delete(rollups))
+    await session.execute(delete(rollup_days))
+    await add_contributions(session, [true()], 1)
+
+
+async def missing(session: AsyncSession) -> bool:
+    """True when dossiers exist but no rollup does (a database from before the rollups, or
+    dossiers bulk-loaded around the app)."""
+    has_rollups = await session.scalar(select(literal(1)).select_from(rollups).limit(1))
+    if has_rollups is not None:
+        return False
+    return await session.scalar(select(literal(1)).select_from(D).limit(1)) is not None
+
+
+# --- PostgreSQL: the delta in the same statement as the dossier upsert -------------------------
+
+
+def _pg_sql(stmt: Any) -> str:
+    dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+@functools.lru_cache(maxsize=8)
+def pg_upsert_with_rollups(upsert_sql: str, code_param: str) -> str:
+    """The dossier upsert ``upsert_sql`` (``INSERT INTO dossiers … ON CONFLICT …``) made one
+    statement with the rollup delta: ``old`` reads the rows before the upsert (every part of a
+    statement sees the same snapshot), ``new`` is what the upsert wrote (RETURNING), and the
+    rollups move by new − old. ``code_param`` is the SQL of the upserted codes as ``text[]``.
+    """
+    names = [c.name for c in D.__table__.columns]
+    changes = table("changes", *(column(n) for n in [*names, "sign"]))
+    for name in names:  # typed columns, so the conditions compile as over ``dossiers``
+        changes.c[name].type = D.__table__.c[name].type
+    statements = delta_statements(changes, changes.c.sign, "postgresql")
+    cols = ", ".join(names)
+    ctes = [
+        f"old AS (SELECT {cols} FROM dossiers WHERE code = ANY({code_param}))",
+        f"new AS ({upsert_sql} RETURNING {cols})",
+        f"changes AS (SELECT {cols}, -1 AS sign FROM old UNION ALL SELECT {cols}, 1 FROM new)",
+    ]
+    for i, stmt in enumerate(statements[:-1]):
+        ctes.append(f"r{i} AS ({_pg_sql(stmt)} RETURNING 1)")
+    return f"WITH {', '.join(ctes)} {_pg_sql(statements[-1])}"

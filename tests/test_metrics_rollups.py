@@ -1,0 +1,288 @@
+"""The rollups answer exactly what counting the dossiers answers, however events arrive."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, select
+
+from app.db import Database
+from app.metrics import rollups
+from app.metrics.formulas import COUNTS
+from app.metrics.queries import (
+    Aggregate,
+    GroupBy,
+    Period,
+    Scope,
+    aggregate,
+    make_buckets,
+    rollup_ranges,
+)
+from app.migrate import ensure_rollups
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+UNITS = ["U1", "U2", "U3"]
+
+
+def _at(day: date, hour: int) -> str:
+    return f"{day.isoformat()}T{hour:02d}:30:00+07:00"
+
+
+def history(seed: int, dossiers: int) -> list[dict[str, Any]]:
+    """Events of dossiers received mid-January … April 2024: resolved early, on the due day
+    (before and after its hour), late, or never; returned; withdrawn before or after their
+    resolution; refused; with supplement requests moving the due date."""
+    rng = random.Random(seed)
+    return [e for n in range(dossiers) for e in one_dossier(rng, f"R{seed}-{n:03d}")]
+
+
+def one_dossier(rng: random.Random, code: str) -> list[dict[str, Any]]:
+    unit = rng.choice(UNITS)
+    received = date(2024, 1, 15) + timedelta(days=rng.randrange(100))
+    due = received + timedelta(days=rng.randrange(1, 15))
+    events: list[dict[str, Any]] = []
+
+    def ev(status: str, day: date, hour: int, **fields: Any) -> None:
+        events.append(
+            {
+                "event_id": f"{code}-{len(events)}",
+                "dossier_code": code,
+                "status": status,
+                "occurred_at": _at(day, hour),
+                "unit_code": unit,
+                **fields,
+            }
+        )
+
+    total = rng.randrange(0, 4)
+    attributes = {
+        "channel": rng.choice(["online", "direct", "postal"]),
+        "due_at": _at(due, 17),
+        "components_total": total,
+        "components_digitized": rng.randrange(0, total + 1),
+        "fee_required": rng.random() < 0.5,
+        "paid_online": rng.random() < 0.5,
+    }
+    if rng.random() < 0.08:
+        ev("refused", received, 9, **attributes)
+        return events
+    ev("received", received, 8, **attributes)
+    if rng.random() < 0.2:
+        due = due + timedelta(days=rng.randrange(1, 6))
+        ev("supplement_requested", received + timedelta(days=1), 10, due_at=_at(due, 17))
+    fate = rng.random()
+    resolved = received + timedelta(days=rng.randrange(0, 20))
+    if fate < 0.1:
+        ev("withdrawn", resolved, 9)
+    elif fate < 0.85:
+        hour = rng.choice([9, 16, 18])
+        ev(
+            "resolved",
+            resolved,
+            hour,
+            result_digitized=rng.random() < 0.7,
+            result_signed=rng.random() < 0.5,
+        )
+        if rng.random() < 0.5:
+            ev("returned", resolved + timedelta(days=rng.randrange(0, 3)), 19)
+        if rng.random() < 0.05:
+            ev("withdrawn", resolved + timedelta(days=1), 9)
+    return events
+
+
+async def push_shuffled(
+    client: httpx.AsyncClient, headers: dict[str, str], events: list[dict[str, Any]], seed: int
+) -> None:
+    """In random order and random batch sizes: older events arrive after newer ones."""
+    rng = random.Random(seed)
+    events = events[:]
+    rng.shuffle(events)
+    while events:
+        size = rng.randrange(1, 40)
+        batch, events = events[:size], events[size:]
+        response = await client.post(
+            "/api/v1/events/batch", json={"events": batch}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["rejected"] == 0, response.text
+
+
+RANGES = [
+    (date(2024, 1, 1), date(2024, 6, 30)),  # whole months only
+    (date(2024, 1, 20), date(2024, 5, 10)),  # partial months at both ends
+    (date(2024, 2, 1), date(2024, 2, 29)),  # one whole month
+    (date(2024, 2, 10), date(2024, 2, 20)),  # inside one month
+    (date(2024, 3, 31), date(2024, 4, 1)),  # across a month boundary, no whole month
+    (date(2024, 3, 15), date(2024, 3, 15)),  # one day
+]
+
+
+async def both_ways(
+    db: Database,
+    first: date,
+    last: date,
+    period: Period,
+    group_by: GroupBy,
+    scope: Scope,
+) -> tuple[Aggregate, Aggregate]:
+    buckets = make_buckets(first, last, period, ZONE, NOW)
+    answers = []
+    for use_rollups in (True, False):
+        async with db.sessionmaker() as session:
+            answers.append(
+                await aggregate(
+                    session,
+                    scope=scope,
+                    buckets=buckets,
+                    period=period,
+                    group_by=group_by,
+                    counts=list(COUNTS),
+                    processing_days=True,
+                    lateness_days=True,
+                    use_rollups=use_rollups,
+                )
+            )
+    return answers[0], answers[1]
+
+
+def nonzero(result: Aggregate) -> dict[str, Any]:
+    """The figures without the zero counts (a rollup row may hold zeros where no dossier is)."""
+    return {
+        "counts": {k: {n: v for n, v in c.items() if v} for k, c in result.counts.items()},
+        "processing_days": result.processing_days,
+        "lateness_days_total": {k: v for k, v in result.lateness_days_total.items() if v},
+    }
+
+
+def drop_empty(figures: dict[str, Any]) -> dict[str, Any]:
+    figures["counts"] = {k: c for k, c in figures["counts"].items() if c}
+    return figures
+
+
+async def assert_same_figures(db: Database, scopes: list[Scope]) -> int:
+    compared = 0
+    for first, last in RANGES:
+        for period in (Period.none, Period.month, Period.quarter):
+            for group_by in (GroupBy.none, GroupBy.unit):
+                for scope in scopes:
+                    fast, slow = await both_ways(db, first, last, period, group_by, scope)
+                    expected = drop_empty(nonzero(slow))
+                    assert drop_empty(nonzero(fast)) == expected, (first, last, period, group_by)
+                    compared += 1
+    return compared
+
+
+async def test_rollups_answer_as_the_dossiers_do_after_events_in_any_order(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    await push_shuffled(client, ingest_headers, history(1, 120), seed=2)
+    scopes = [Scope(), Scope(["U1", "U3"])]
+    assert await assert_same_figures(db, scopes) == len(RANGES) * 3 * 2 * len(scopes)
+
+
+async def test_the_figures_are_not_all_zero(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    """The history of the comparison above holds every kind of count and a histogram."""
+    await push_shuffled(client, ingest_headers, history(1, 120), seed=2)
+    fast, _ = await both_ways(db, *RANGES[0], Period.none, GroupBy.none, Scope())
+    counts = fast.counts[(None, 0)]
+    assert all(counts[n] > 0 for n in rollups.ROLLUP_COUNTS), counts
+    assert fast.lateness_days_total[(None, 0)] > 0
+    assert len(fast.processing_days[(None, 0)]) > 3
+
+
+async def test_a_calendar_change_moves_the_rolled_up_working_days(
+    db: Database,
+    client: httpx.AsyncClient,
+    ingest_headers: dict[str, str],
+    admin: dict[str, str],
+) -> None:
+    await push_shuffled(client, ingest_headers, history(3, 80), seed=4)
+    before, _ = await both_ways(db, *RANGES[0], Period.none, GroupBy.none, Scope())
+    for day, working in (("2024-03-09", True), ("2024-03-12", False), ("2024-02-20", False)):
+        response = await client.put(
+            f"/api/v1/calendar/{day}", json={"working": working}, headers=admin
+        )
+        assert response.status_code in (200, 201), response.text
+    response = await client.delete("/api/v1/calendar/2024-03-12", headers=admin)
+    assert response.status_code == 204, response.text
+    after, _ = await both_ways(db, *RANGES[0], Period.none, GroupBy.none, Scope())
+    assert after.processing_days != before.processing_days
+    await assert_same_figures(db, [Scope()])
+
+
+async def test_missing_rollups_are_rebuilt_on_upgrade(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    await push_shuffled(client, ingest_headers, history(5, 40), seed=6)
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(delete(rollups.rollups))
+        await session.execute(delete(rollups.rollup_days))
+    assert await ensure_rollups(db.settings.database_url)
+    await assert_same_figures(db, [Scope()])
+    assert not await ensure_rollups(db.settings.database_url)  # present now: left alone
+
+
+async def test_unchanged_counts_write_no_rollup_rows(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    """A status change that moves no count (processing) adds no row and changes none."""
+    received = {
+        "event_id": "a",
+        "dossier_code": "D1",
+        "status": "received",
+        "occurred_at": "2024-03-04T08:00:00+07:00",
+        "unit_code": "U1",
+    }
+    processing = {**received, "event_id": "b", "status": "processing"}
+    processing["occurred_at"] = "2024-03-05T08:00:00+07:00"
+    await push_shuffled(client, ingest_headers, [received], seed=0)
+
+    async def snapshot() -> list[tuple[Any, ...]]:
+        async with db.sessionmaker() as session:
+            rows = await session.execute(select(rollups.rollups).order_by("span", "day"))
+            return [tuple(r) for r in rows]
+
+    before = await snapshot()
+    await push_shuffled(client, ingest_headers, [processing], seed=0)
+    assert await snapshot() == before
+    async with db.sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(rollups.rollups))
+    assert count == 2  # the day and the month of the receipt
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        ("2024-01-01", "2024-12-31", [("m", "2024-01-01", "2024-12-31")]),
+        (
+            "2024-01-20",
+            "2024-05-10",
+            [
+                ("m", "2024-02-01", "2024-04-30"),
+                ("d", "2024-01-20", "2024-01-31"),
+                ("d", "2024-05-01", "2024-05-10"),
+            ],
+        ),
+        ("2024-02-10", "2024-02-20", [("d", "2024-02-10", "2024-02-20")]),
+        ("2024-01-31", "2024-02-28", [("d", "2024-01-31", "2024-02-28")]),
+        ("2024-12-01", "2024-12-31", [("m", "2024-12-01", "2024-12-31")]),
+        (
+            "2023-12-15",
+            "2024-01-31",
+            [("m", "2024-01-01", "2024-01-31"), ("d", "2023-12-15", "2023-12-31")],
+        ),
+    ],
+)
+def test_rollup_ranges_split_whole_months_from_edge_days(
+    first: str, last: str, expected: list[tuple[str, str, str]]
+) -> None:
+    got = rollup_ranges(date.fromisoformat(first), date.fromisoformat(last))
+    assert [(s, a.isoformat(), b.isoformat()) for s, a, b in got] == expected
