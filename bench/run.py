@@ -67,15 +67,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
-        results["write"] = await ingest.run(
-            workdir,
-            ingest_dossiers=args.ingest_dossiers,
-            single_requests=args.single_requests,
-            batch_size=args.batch_size,
-            batch_concurrency=args.batch_concurrency,
-            single_concurrency=args.single_concurrency,
-            worker_counts=tuple(args.workers),
-            log=_log,
+        results["write"] = (
+            []
+            if args.skip_ingest
+            else await ingest.run(
+                workdir,
+                ingest_dossiers=args.ingest_dossiers,
+                single_requests=args.single_requests,
+                batch_size=args.batch_size,
+                batch_concurrency=args.batch_concurrency,
+                single_concurrency=args.single_concurrency,
+                worker_counts=tuple(args.workers),
+                log=_log,
+            )
         )
         results["sections"] = []
         if not args.skip_metrics:
@@ -114,6 +118,7 @@ def main() -> None:
     p.add_argument("--raw-repeats", type=int, default=3, help="runs of each raw-SQL query")
     p.add_argument("--export-rows", type=int, default=1_000_000)
     p.add_argument("--skip-metrics", action="store_true")
+    p.add_argument("--skip-ingest", action="store_true", help="only (e)-(g)")
     p.add_argument("--out", type=Path, default=Path("bench/out/results.md"))
     args = parser.parse_args()
     started = time.perf_counter()

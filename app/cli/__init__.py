@@ -425,7 +425,8 @@ def demo(
 
 @cli.command()
 def refold(no_migrate: bool = NO_MIGRATE) -> None:
-    """Rebuild every dossier from its stored events (after changing ONESTOP_TIMEZONE)."""
+    """Rebuild every dossier from its stored events (after changing ONESTOP_TIMEZONE), and
+    recount the metric rollups."""
     from app.dossiers.service import refold_all
 
     settings = _settings(not no_migrate)

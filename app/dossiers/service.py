@@ -243,7 +243,8 @@ async def upsert_dossiers(session: AsyncSession, rows: list[dict[str, Any]]) -> 
 
 
 async def refold_all(session: AsyncSession, *, zone: ZoneInfo, batch: int = 2000) -> int:
-    """Rebuild every dossier row from its events (after a zone change or a repair)."""
+    """Rebuild every dossier row from its events (after a zone change or a repair), then
+    recount the metric rollups from them (repairing rollups that were written around)."""
     codes = list((await session.execute(select(DossierEvent.dossier_code).distinct())).scalars())
     done = 0
     for part in chunks(codes, batch):
@@ -256,4 +257,5 @@ async def refold_all(session: AsyncSession, *, zone: ZoneInfo, batch: int = 2000
             rows.append(row)
         await upsert_dossiers(session, rows)
         done += len(rows)
+    await rollups.rebuild(session)
     return done
