@@ -34,6 +34,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """
     command.upgrade(alembic_config(url), revision)
     if revision == "head":
+        asyncio.run(fill_ended_dates(url))
         asyncio.run(refresh_calendar(url))
         asyncio.run(ensure_event_partitions(url))
         asyncio.run(ensure_rollups(url))
@@ -84,6 +85,42 @@ async def refresh_calendar(url: str) -> bool:
             return await ensure_work_days(session=session)
     finally:
         await engine.dispose()
+
+
+async def fill_ended_dates(url: str, chunk: int = 5000) -> int:
+    """Fill ``dossiers.ended_date`` where a database from before it has only ``ended_at``: the
+    local date in the configured zone (ONESTOP_TIMEZONE), as the fold writes it. Returns the
+    rows filled."""
+    from sqlalchemy import select, update
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from app.config import Settings
+    from app.dossiers.models import Dossier
+
+    zone = Settings().zone
+    engine = create_async_engine(url, poolclass=NullPool)
+    filled = 0
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            missing = select(Dossier.code, Dossier.ended_at).where(
+                Dossier.ended_at.is_not(None), Dossier.ended_date.is_(None)
+            )
+            rows = (await session.execute(missing.order_by(Dossier.code))).all()
+            for start in range(0, len(rows), chunk):
+                part = rows[start : start + chunk]
+                await session.execute(
+                    update(Dossier),
+                    [
+                        {"code": c, "ended_date": at.astimezone(zone).date()}
+                        for c, at in part
+                        if at is not None  # selected not null
+                    ],
+                )
+                filled += len(part)
+    finally:
+        await engine.dispose()
+    return filled
 
 
 async def ensure_rollups(url: str, *, force: bool = False) -> bool:

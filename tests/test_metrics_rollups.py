@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app.db import Database
+from app.dossiers.models import Dossier
 from app.metrics import rollups
 from app.metrics.formulas import COUNTS
 from app.metrics.queries import (
@@ -23,7 +24,7 @@ from app.metrics.queries import (
     make_buckets,
     rollup_ranges,
 )
-from app.migrate import ensure_rollups
+from app.migrate import ensure_rollups, fill_ended_dates
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -196,6 +197,9 @@ async def test_the_figures_are_not_all_zero(
     assert all(counts[n] > 0 for n in rollups.ROLLUP_COUNTS), counts
     assert fast.lateness_days_total[(None, 0)] > 0
     assert len(fast.processing_days[(None, 0)]) > 3
+    backlog, _ = await both_ways(db, *RANGES[3], Period.none, GroupBy.none, Scope())
+    assert backlog.counts[(None, 0)]["in_progress_overdue"] > 0
+    assert backlog.counts[(None, 0)]["in_progress_within_deadline"] > 0
 
 
 async def test_a_calendar_change_moves_the_rolled_up_working_days(
@@ -206,16 +210,21 @@ async def test_a_calendar_change_moves_the_rolled_up_working_days(
 ) -> None:
     await push_shuffled(client, ingest_headers, history(3, 80), seed=4)
     before, _ = await both_ways(db, *RANGES[0], Period.none, GroupBy.none, Scope())
-    for day, working in (("2024-03-09", True), ("2024-03-12", False), ("2024-02-20", False)):
-        response = await client.put(
-            f"/api/v1/calendar/{day}", json={"working": working}, headers=admin
-        )
-        assert response.status_code in (200, 201), response.text
-    response = await client.delete("/api/v1/calendar/2024-03-12", headers=admin)
-    assert response.status_code == 204, response.text
-    after, _ = await both_ways(db, *RANGES[0], Period.none, GroupBy.none, Scope())
-    assert after.processing_days != before.processing_days
-    await assert_same_figures(db, [Scope()])
+    changes = (("2024-03-09", True), ("2024-03-12", False), ("2024-02-20", False))
+    try:
+        for day, working in changes:
+            response = await client.put(
+                f"/api/v1/calendar/{day}", json={"working": working}, headers=admin
+            )
+            assert response.status_code in (200, 201), response.text
+        response = await client.delete("/api/v1/calendar/2024-03-12", headers=admin)
+        assert response.status_code == 204, response.text
+        after, _ = await both_ways(db, *RANGES[0], Period.none, GroupBy.none, Scope())
+        assert after.processing_days != before.processing_days
+        await assert_same_figures(db, [Scope()])
+    finally:  # the calendar table outlives the test's data: put it back
+        for day, _ in changes:
+            await client.delete(f"/api/v1/calendar/{day}", headers=admin)
 
 
 async def test_missing_rollups_are_rebuilt_on_upgrade(
@@ -286,3 +295,18 @@ def test_rollup_ranges_split_whole_months_from_edge_days(
 ) -> None:
     got = rollup_ranges(date.fromisoformat(first), date.fromisoformat(last))
     assert [(s, a.isoformat(), b.isoformat()) for s, a, b in got] == expected
+
+
+async def test_upgrade_fills_the_end_dates_of_older_dossiers(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    """A database from before ``ended_date`` gets it in the configured zone, as the fold
+    writes it."""
+    await push_shuffled(client, ingest_headers, history(7, 30), seed=8)
+    ended = select(Dossier.code, Dossier.ended_date).where(Dossier.ended_at.is_not(None))
+    async with db.sessionmaker() as session, session.begin():
+        folded = {c: d for c, d in await session.execute(ended)}
+        await session.execute(update(Dossier).values(ended_date=None))
+    assert await fill_ended_dates(db.settings.database_url) == len(folded) > 10
+    async with db.sessionmaker() as session:
+        assert {c: d for c, d in await session.execute(ended)} == folded

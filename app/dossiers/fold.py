@@ -214,6 +214,7 @@ class DossierState:
         row["resolved_at"] = self.resolved_at
         row["resolved_date"] = _local_date(self.resolved_at, zone)
         row["ended_at"] = self.ended_at
+        row["ended_date"] = _local_date(self.ended_at, zone)
         row["due_date"] = _local_date(self.due_at, zone)
         return row
 

@@ -83,6 +83,7 @@ class Dossier(Base):
     resolved_date: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_date: Mapped[date | None] = mapped_column(Date)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_date: Mapped[date | None] = mapped_column(Date)
     components_total: Mapped[int | None] = mapped_column(Integer)

@@ -33,7 +33,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis
-from app.metrics.rollups import DAY, MONTH, resolution_basis, rollup_days, rollups
+from app.metrics.rollups import (
+    DAY,
+    MONTH,
+    month_start_of,
+    resolution_basis,
+    rollup_days,
+    rollups,
+)
 from app.reference.calendar import working_days_join
 from app.reference.models import Unit
 
@@ -69,6 +76,7 @@ class Bucket:
     last: date
     start: datetime
     end: datetime
+    closed: bool = False  # ``end`` is the start of the day after ``last`` (not capped at now)
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -122,7 +130,15 @@ def make_buckets(
             end_day += timedelta(days=1)
         end = min(day_start(end_day + timedelta(days=1), zone), now)
         buckets.append(
-            Bucket(number, _bucket_key(day, period), day, end_day, day_start(day, zone), end)
+            Bucket(
+                number,
+                _bucket_key(day, period),
+                day,
+                end_day,
+                day_start(day, zone),
+                end,
+                closed=end == day_start(end_day + timedelta(days=1), zone),
+            )
         )
         day = end_day + timedelta(days=1)
     return buckets
@@ -249,10 +265,18 @@ async def aggregate(
             )
         if lateness_days:
             await _lateness(session, out, scope, first, last, period, group)
-    if (names := by_basis[Basis.backlog]) and len(buckets) > 1:
-        await _backlog_by_bucket_index(session, out, scope, buckets, group, names)
-    elif names:
-        await _backlog_one_bucket(session, out, scope, buckets[0], keys, names)
+    if names := by_basis[Basis.backlog]:
+        rest = list(buckets)
+        if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
+            # up to the start of a day from the rollups; up to now (an unfinished bucket)
+            # from the dossiers
+            closed = [b for b in buckets if b.closed]
+            rest = [b for b in buckets if not b.closed]
+            await _backlog_from_rollups(session, out, scope, closed, group_by, names)
+        if len(rest) > 1:
+            await _backlog_by_bucket_index(session, out, scope, rest, group, names)
+        elif rest:
+            await _backlog_one_bucket(session, out, scope, rest[0], keys, names)
     if processing_days:
         await _histogram(session, out, scope, first, last, period, group)
     return out
@@ -542,3 +566,62 @@ async def _from_rollups(
                 out.add(gkey, name, totals[name])
             if lateness_days:
                 out.lateness_days_total[gkey] = int(totals["lateness_days_total"] or 0)
+
+
+async def _backlog_from_rollups(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    buckets: Sequence[Bucket],
+    group_by: GroupBy,
+    names: Sequence[str],
+) -> None:
+    """The backlog at the end of each closed bucket, as running totals of the rollups'
+    backlog entries and exits over every day before it (``rollups.BACKLOG_SUMS``): whole
+    months from the month rows, the last bucket's unfinished month from the day rows. Each
+    row is summed into the first bucket it precedes; the totals then run over the buckets."""
+    if not buckets:
+        return
+    last = buckets[-1].last
+    month = month_start_of(last)
+    if _next_month(last) == last + timedelta(days=1):  # ``last`` ends its month
+        where = and_(rollups.c.span == MONTH, rollups.c.day <= month)
+    else:
+        where = or_(
+            and_(rollups.c.span == MONTH, rollups.c.day < month),
+            and_(rollups.c.span == DAY, rollups.c.day >= month, rollups.c.day <= last),
+        )
+    index = case(
+        *((rollups.c.day <= b.last, k) for k, b in enumerate(buckets)), else_=len(buckets)
+    )
+    keys = [rollups.c.unit_code] if group_by is GroupBy.unit else []
+    c = rollups.c
+    stmt = (
+        select(
+            *keys,
+            index,
+            func.sum(c.backlog_in - c.backlog_out),
+            func.sum(c.overdue_in - c.overdue_out),
+        )
+        .where(where, *scope.where(rollups.c.unit_code))
+        .group_by(*keys, index)
+    )
+    steps: dict[str | None, list[tuple[int, int]]] = {}
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if keys else None
+        k, open_, overdue = (int(v or 0) for v in values[-3:])
+        deltas = steps.setdefault(g, [(0, 0)] * len(buckets))
+        deltas[k] = (deltas[k][0] + open_, deltas[k][1] + overdue)
+    for g, deltas in steps.items():
+        open_total = overdue_total = 0
+        for bucket, (open_, overdue) in zip(buckets, deltas, strict=True):
+            open_total += open_
+            overdue_total += overdue
+            figures = {
+                "in_progress": open_total,
+                "in_progress_overdue": overdue_total,
+                "in_progress_within_deadline": open_total - overdue_total,
+            }
+            for name in names:
+                out.add((g, bucket.number), name, figures[name])

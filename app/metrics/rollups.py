@@ -57,7 +57,12 @@ from app.reference.calendar import working_days_join
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
 RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)
 ROLLUP_COUNTS = INTAKE_COUNTS + RESOLUTION_COUNTS
-SUMS = (*ROLLUP_COUNTS, "lateness_days_total")
+# The backlog at the start of day D (open: received before D, not ended before D; overdue:
+# also due before D) is a running total: the sum over the days before D of dossiers entering
+# (``_in``: on their receipt day; overdue on the later of receipt and due day) minus those
+# leaving (``_out``: on the later of that and their end day).
+BACKLOG_SUMS = ("backlog_in", "backlog_out", "overdue_in", "overdue_out")
+SUMS = (*ROLLUP_COUNTS, "lateness_days_total", *BACKLOG_SUMS)
 
 DAY = "d"  # a row per (unit, local day)
 MONTH = "m"  # a row per (unit, month); ``day`` is the month's first day
@@ -99,6 +104,10 @@ def month_start(day: Any, dialect: str) -> ColumnElement[Any]:
     return func.date(day, "start of month")
 
 
+def month_start_of(day: date) -> date:
+    return day.replace(day=1)
+
+
 def _on(source: Any, expression: Any) -> Any:
     """``expression`` (over ``dossiers`` columns) rewritten over the same-named columns of
     ``source`` (the rows before or after a write)."""
@@ -116,35 +125,60 @@ def _flag(condition: ColumnElement[bool], sign: Any) -> ColumnElement[int]:
     return case((condition, sign), else_=0)
 
 
-def _per_dossier(source: Any, sign: Any) -> tuple[Any, Any]:
-    """Each dossier's signed contribution to the sums (one row per basis it is in), and to the
-    processing-day histogram; ``source`` has the ``dossiers`` columns."""
-    late = COUNTS["resolved_late"].condition(None)
+def latest(dialect: str, *days: Any) -> ColumnElement[Any]:
+    """The latest of some dates (NULL if any is NULL: callers require them all)."""
+    return func.greatest(*days) if dialect == "postgresql" else func.max(*days)
+
+
+def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
+    """Each dossier's signed contribution to the sums (a row per day it moves a sum on), and
+    to the processing-day histogram; ``source`` has the ``dossiers`` columns."""
     zero = literal(0, Integer)
-    intake = select(
-        source.c.unit_code,
-        source.c.received_date.label("day"),
-        *(_flag(_on(source, COUNTS[n].condition(None)), sign).label(n) for n in INTAKE_COUNTS),
-        *(zero.label(n) for n in RESOLUTION_COUNTS),
-        zero.label("lateness_days_total"),
-    ).where(*(_on(source, c) for c in intake_basis()))
-    joined, lateness = working_days_join(source, source.c.due_date, source.c.resolved_date)
-    resolution = (
-        select(
-            source.c.unit_code,
-            source.c.resolved_date.label("day"),
-            *(zero.label(n) for n in INTAKE_COUNTS),
-            *(
-                _flag(_on(source, COUNTS[n].condition(None)), sign).label(n)
-                for n in RESOLUTION_COUNTS
-            ),
-            case((_on(source, late), func.coalesce(lateness, 0) * sign), else_=0).label(
-                "lateness_days_total"
-            ),
-        )
-        .select_from(joined)
-        .where(*(_on(source, c) for c in resolution_basis()))
+
+    def part(day: Any, where: list[Any], sums: dict[str, Any], joined: Any = source) -> Any:
+        values = [sums.get(n, zero).label(n) for n in SUMS]
+        stmt = select(source.c.unit_code, day.label("day"), *values).select_from(joined)
+        return stmt.where(*where)
+
+    def counts(names: Sequence[str]) -> dict[str, Any]:
+        return {n: _flag(_on(source, COUNTS[n].condition(None)), sign) for n in names}
+
+    late = _on(source, COUNTS["resolved_late"].condition(None))
+    lateness_join, lateness = working_days_join(
+        source, source.c.due_date, source.c.resolved_date
     )
+    received, due, ended = source.c.received_date, source.c.due_date, source.c.ended_date
+    parts = [
+        part(received, [_on(source, c) for c in intake_basis()], counts(INTAKE_COUNTS)),
+        part(
+            source.c.resolved_date,
+            [_on(source, c) for c in resolution_basis()],
+            {
+                **counts(RESOLUTION_COUNTS),
+                "lateness_days_total": case(
+                    (late, func.coalesce(lateness, 0) * sign), else_=0
+                ),
+            },
+            lateness_join,
+        ),
+        # the backlog: open on day D when received < D <= ended, overdue when also due < D
+        part(received, [received.is_not(None)], {"backlog_in": sign}),
+        part(
+            latest(dialect, received, ended),
+            [received.is_not(None), ended.is_not(None)],
+            {"backlog_out": sign},
+        ),
+        part(
+            latest(dialect, received, due),
+            [received.is_not(None), due.is_not(None)],
+            {"overdue_in": sign},
+        ),
+        part(
+            latest(dialect, received, due, ended),
+            [received.is_not(None), due.is_not(None), ended.is_not(None)],
+            {"overdue_out": sign},
+        ),
+    ]
     joined, days = working_days_join(source, source.c.received_date, source.c.resolved_date)
     histogram = (
         select(
@@ -160,7 +194,7 @@ def _per_dossier(source: Any, sign: Any) -> tuple[Any, Any]:
             days.is_not(None),
         )
     )
-    return union_all(intake, resolution), histogram
+    return union_all(*parts), histogram
 
 
 def _spans(rows: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:
@@ -199,7 +233,7 @@ def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, di
 
 def delta_statements(source: Any, sign: Any, dialect: str) -> list[Any]:
     """The statements adding ``sign`` × the contributions of the dossiers in ``source``."""
-    sums_rows, histogram_rows = _per_dossier(source, sign)
+    sums_rows, histogram_rows = _per_dossier(source, sign, dialect)
     return [
         _add(rollups, [], SUMS, _spans(sums_rows, [], SUMS, dialect), dialect),
         _add(
