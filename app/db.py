@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, MetaData, event
@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_
 
 from app.config import Settings
+from app.errors import AppError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -206,13 +207,58 @@ def dialect_of(session: AsyncSession) -> str:
     return bind.dialect.name
 
 
+class DriverSession:
+    """A PostgreSQL transaction on one pooled asyncpg connection, standing in for a session.
+
+    The single-event ingest path needs no ORM: an ``AsyncSession`` (its begin, connection and
+    commit machinery) cost more than the event's statements (docs/performance.md, "Single
+    POST"). The PostgreSQL branches of the dossier service (``apply_events``,
+    ``load_states``, ``load_events``, ``upsert_dossiers``, ``lock_dossiers``) use a session
+    only through ``dialect_of(session)`` and ``driver_connection(session)``, and both accept
+    this object; ``as_session`` hands it to them under their ``AsyncSession`` annotation.
+    Anything else a session does (``execute``, ``add``, ``commit``) it does not have.
+    """
+
+    def __init__(self, engine: AsyncEngine, driver: Any) -> None:
+        self.bind = engine
+        self.driver = driver
+
+    def as_session(self) -> AsyncSession:
+        return cast(AsyncSession, self)
+
+
+@contextlib.asynccontextmanager
+async def pooled_driver(db: Database) -> AsyncIterator[Any]:
+    """One asyncpg connection from the engine's pool (pre-pinged, counted by its gauges).
+
+    Statements run in autocommit until the caller opens a transaction on it. The connection
+    goes back to the pool on exit; it is dropped from the pool instead when a driver call
+    failed or was interrupted (anything but one of our own ``AppError`` answers), or when a
+    transaction is still open.
+    """
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        try:
+            yield driver
+        except BaseException as exc:
+            if not isinstance(exc, AppError) or driver.is_closed() or driver.is_in_transaction():
+                await connection.invalidate()
+            raise
+
+
 async def driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under a PostgreSQL session, for the hot paths.
 
     The session's transaction is opened on it first if no statement has run yet, so statements
     sent straight to the driver share that transaction and commit or roll back with it.
-    Refuses to hand out a connection outside a transaction.
+    Refuses to hand out a connection outside a transaction. A ``DriverSession`` gives its own
+    connection (its owner opened the transaction).
     """
+    if isinstance(session, DriverSession):
+        if not session.driver.is_in_transaction():
+            raise RuntimeError("driver_connection needs a session with an open transaction")
+        return session.driver
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapted: Any = raw.dbapi_connection

@@ -35,6 +35,7 @@ from tests.conftest import (
 )
 
 BATCH = "/api/v1/events/batch"
+SINGLE = "/api/v1/events"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -179,8 +180,10 @@ async def test_while_the_database_is_down_requests_get_503_with_retry_after(
         await client.post(BATCH, json={"events": batch(2, "down")}, headers=ingest_key),
         await client.get("/api/v1/units", headers=ingest_key),
         await client.post(BATCH, json={"events": batch(2, "down")}, headers=ADMIN),
+        await client.post(SINGLE, json=batch(1, "down")[0], headers=ingest_key),
+        await client.post(SINGLE, json=batch(1, "down")[0], headers=ADMIN),
     ]
-    assert [(r.status_code, r.json()["code"]) for r in answers] == [(503, "unavailable")] * 3
+    assert [(r.status_code, r.json()["code"]) for r in answers] == [(503, "unavailable")] * 5
     assert all(r.headers.get("retry-after") for r in answers)
 
 
@@ -225,6 +228,36 @@ async def test_reset_pooled_connections_are_replaced_transparently(
     proxy.reset_open()  # e.g. the server restarted between two requests
     r = await client.post(BATCH, json={"events": batch(1, "reset")}, headers=ingest_key)
     assert r.status_code == 200
+
+
+async def test_reset_pooled_connections_are_replaced_for_a_single_event_too(
+    service: tuple[FastAPI, httpx.AsyncClient],
+    proxy: CuttableProxy,
+    ingest_key: dict[str, str],
+) -> None:
+    _, client = service
+    await client.post(SINGLE, json=batch(1, "warm")[0], headers=ingest_key)
+    proxy.reset_open()
+    r = await client.post(SINGLE, json=batch(1, "reset")[0], headers=ingest_key)
+    assert r.status_code == 201
+
+
+async def test_single_event_cut_at_commit_is_not_applied_and_its_resend_stores_it_once(
+    service: tuple[FastAPI, httpx.AsyncClient],
+    proxy: CuttableProxy,
+    ingest_key: dict[str, str],
+    direct: AsyncEngine,
+) -> None:
+    _, client = service
+    event = batch(1, "cut-one")[0]
+    proxy.cut_at_commit = True
+    cut = await client.post(SINGLE, json=event, headers=ingest_key)
+    after_cut = await count_events(direct)
+    resent = await client.post(SINGLE, json=event, headers=ingest_key)
+    again = await client.post(SINGLE, json=event, headers=ingest_key)
+    assert (proxy.commits_cut, cut.status_code, after_cut) == (1, 503, (0, 0))
+    assert (resent.status_code, again.status_code) == (201, 200)
+    assert await count_events(direct) == (1, 1)
 
 
 async def test_batch_cut_at_commit_is_not_applied_and_its_resend_stores_it_once(

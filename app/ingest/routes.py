@@ -8,9 +8,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.auth.deps import Principal, require_scope
+from app.auth.deps import Credential, Principal, admit, read_credential, require_scope, resolve
 from app.auth.keys import Scope
-from app.db import Database, get_database
+from app.db import Database, get_database, pooled_driver
 from app.errors import (
     AUTH_RESPONSES,
     UNPROCESSABLE_RESPONSES,
@@ -74,15 +74,39 @@ def validation_context(db: Database) -> ValidationContext:
 )
 async def push_event(
     request: Request,
-    principal: Principal = Depends(require_scope(Scope.ingest)),
+    credential: Credential = Depends(read_credential),
     db: Database = Depends(get_database),
 ) -> Any:
+    # The key is looked up here rather than by ``require_scope``: on PostgreSQL on the same
+    # pooled connection that then stores the event (docs/performance.md, "Single POST").
+    # Same checks in the same order: token, key, scope, signature, then the body.
+    ctx = validation_context(db)
+    if db.dialect == "postgresql":
+        async with pooled_driver(db) as driver:
+            principal = await resolve(request, db, credential, driver)
+            await admit(request, principal, Scope.ingest)
+            body = await read_event(request)
+            if not principal.signing:
+                outcome = await service.ingest_one(
+                    db, driver, source=principal.source, item=body, ctx=ctx
+                )
+                return acknowledge(outcome)
+    else:
+        principal = await admit(request, await resolve(request, db, credential), Scope.ingest)
+        body = await read_event(request)
+    # A signed request's id is recorded with its event: the session path (``ingest``).
+    return acknowledge(await service.ingest(db, source=principal.source, items=[body], ctx=ctx))
+
+
+async def read_event(request: Request) -> dict[str, Any]:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise Unprocessable("an event must be a JSON object", ["body"])
-    outcome = await service.ingest(
-        db, source=principal.source, items=[body], ctx=validation_context(db)
-    )
+    return body
+
+
+def acknowledge(outcome: service.IngestOutcome) -> JSONResponse:
+    """The answer to one event: 201/200 with ``EventAck``, or the 422 / 409 it earned."""
     result = outcome.results[0]
     if result.result == "invalid":
         raise Unprocessable.from_items(result.errors)

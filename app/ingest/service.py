@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.signing import take_claim
 from app.db import (
     Database,
+    DriverSession,
     chunks,
     dialect_insert,
     dialect_of,
@@ -32,6 +33,7 @@ from app.dossiers.service import (
     IN_CHUNK,
     apply_events,
     lock_dossiers,
+    lock_key,
     pg_text_array,
     text_column,
 )
@@ -114,26 +116,63 @@ async def ingest(
     """
     valid, invalid = validate_items(items, ctx)
     claim = claim or take_claim()  # a signed request's id, recorded with its events
+
+    async def attempt() -> IngestOutcome:
+        async with db.write_guard(), db.sessionmaker() as session, session.begin():
+            if db.dialect == "sqlite":
+                # Take SQLite's write lock now, not at the first INSERT: the look-up of
+                # stored ids and the insert then see no other writer in between, even
+                # from another process on the same file.
+                await session.execute(text("BEGIN IMMEDIATE"))
+            if claim is not None:
+                await claim(session)
+            return await _store(session, db, source=source, valid=valid)
+
+    return _finish(await _retrying(attempt), invalid, source)
+
+
+async def ingest_one(
+    db: Database, driver: Any, *, source: str, item: Any, ctx: ValidationContext
+) -> IngestOutcome:
+    """``ingest`` of one unsigned event on PostgreSQL, on ``driver``: a pooled asyncpg
+    connection outside any transaction (the one the caller's key was read on).
+
+    No ``AsyncSession``: for a single event its machinery cost more than the statements
+    (docs/performance.md, "Single POST"). The same outcome, transaction and retries as
+    ``ingest``. A signed request's id is recorded by ``ingest`` only: refused here.
+    """
+    if take_claim() is not None:
+        raise RuntimeError("a signed request goes through ingest(), which records its id")
+    valid, invalid = validate_items([item], ctx)
+    if not valid:
+        return _finish(IngestOutcome(results=[]), invalid, source)
+    session = DriverSession(db.engine, driver)
+
+    async def attempt() -> IngestOutcome:
+        with driver_errors(session.as_session()):
+            async with driver.transaction():
+                return await _store_one_pg(session, db, source=source, item=valid[0])
+
+    return _finish(await _retrying(attempt), invalid, source)
+
+
+async def _retrying(run: Callable[[], Awaitable[IngestOutcome]]) -> IngestOutcome:
+    """Run one ingest transaction, again after a deadlock or serialization failure."""
     attempt = 0
     while True:
         attempt += 1
         try:
-            async with db.write_guard(), db.sessionmaker() as session, session.begin():
-                if db.dialect == "sqlite":
-                    # Take SQLite's write lock now, not at the first INSERT: the look-up of
-                    # stored ids and the insert then see no other writer in between, even
-                    # from another process on the same file.
-                    await session.execute(text("BEGIN IMMEDIATE"))
-                if claim is not None:
-                    await claim(session)
-                outcome = await _store(session, db, source=source, valid=valid)
-            break
+            return await run()
         except DBAPIError as exc:
             if attempt < _DEADLOCK_RETRIES and _is_retryable(exc):
                 log.info("retrying batch after %s", type(exc.orig).__name__)
                 await asyncio.sleep(0.01 * attempt)
                 continue
             raise
+
+
+def _finish(outcome: IngestOutcome, invalid: list[ItemOutcome], source: str) -> IngestOutcome:
+    """Add the invalid items, put the results in item order, count them in the metrics."""
     outcome.results.extend(invalid)
     outcome.invalid = len(invalid)
     outcome.results.sort(key=_by_index)
@@ -249,6 +288,85 @@ def _payload_json(payload: Any) -> str:
         return json.dumps(payload)
 
 
+def _event_values(item: _Valid) -> tuple[Any, ...]:
+    """The stored columns of an event, from ``event_id`` to ``payload`` (insert order)."""
+    e = item.event
+    return (
+        e.event_id,
+        e.dossier_code,
+        _STATUS_VALUE[e.status],
+        e.occurred_at,
+        e.unit_code,
+        e.procedure_code,
+        e.sector_code,
+        _CHANNEL_VALUE.get(e.channel),
+        e.received_at,
+        e.due_at,
+        e.components_total,
+        e.components_digitized,
+        e.result_digitized,
+        e.result_signed,
+        e.fee_required,
+        e.paid_online,
+        item.body_hash,
+        _payload_json(item.payload),
+    )
+
+
+# One event (``ingest_one``): insert, then the dossier's lock, then the unknown unit and
+# procedure, in one statement. The lock comes after the insert as in a batch (see
+# ``_store_fresh_pg``) and only when the event was new (the key trigger skips a stored one);
+# ``locked`` is referenced twice, so it is evaluated once, and the registrations read from it,
+# so they follow the lock as in a batch. The fold's statements come after this one: in READ
+# COMMITTED they see every event and dossier row committed by the lock's previous holders.
+_PG_INSERT_ONE = """
+WITH ins AS (
+    INSERT INTO dossier_events (source, event_id, dossier_code, status, occurred_at, unit_code,
+        procedure_code, sector_code, channel, received_at, due_at, components_total,
+        components_digitized, result_digitized, result_signed, fee_required, paid_online,
+        body_hash, payload, ingested_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+        $19::json, $20)
+    RETURNING 1
+), locked AS (
+    SELECT pg_advisory_xact_lock($21) FROM ins
+), new_unit AS (
+    INSERT INTO units (code, registered, created_at, updated_at)
+    SELECT $6, false, $20, $20 FROM locked
+    WHERE NOT EXISTS (SELECT 1 FROM units WHERE units.code = $6)
+    ON CONFLICT (code) DO NOTHING
+), new_procedure AS (
+    INSERT INTO procedures (code, registered, created_at, updated_at)
+    SELECT $7, false, $20, $20 FROM locked
+    WHERE $7 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM procedures WHERE procedures.code = $7)
+    ON CONFLICT (code) DO NOTHING
+)
+SELECT count(*) FROM locked
+"""
+
+
+async def _store_one_pg(
+    session: DriverSession, db: Database, *, source: str, item: _Valid
+) -> IngestOutcome:
+    """``_store_fresh_pg`` for one event: two statements, the fold's two (state, upsert)."""
+    outcome = IngestOutcome(results=[])
+    conn = session.driver
+    event = item.event
+    inserted = await conn.fetchval(
+        _PG_INSERT_ONE, source, *_event_values(item), utcnow(), lock_key(event.dossier_code)
+    )
+    if not inserted:
+        known = dict(await conn.fetch(_PG_STORED_HASHES, source, [event.event_id]))
+        same = known.get(event.event_id) == item.body_hash
+        _record(outcome, item, "duplicate" if same else "conflict")
+        return outcome
+    _record(outcome, item, "accepted")
+    outcome.dossiers_changed = await apply_events(
+        session.as_session(), [event.to_fold_event(source)], zone=db.settings.zone
+    )
+    return outcome
+
+
 async def _store_fresh_pg(
     session: AsyncSession,
     db: Database,
@@ -268,28 +386,7 @@ async def _store_fresh_pg(
     now = utcnow()
     columns: list[list[Any]] = [[] for _ in range(18)]
     for item in fresh:
-        e = item.event
-        values = (
-            e.event_id,
-            e.dossier_code,
-            _STATUS_VALUE[e.status],
-            e.occurred_at,
-            e.unit_code,
-            e.procedure_code,
-            e.sector_code,
-            _CHANNEL_VALUE.get(e.channel),
-            e.received_at,
-            e.due_at,
-            e.components_total,
-            e.components_digitized,
-            e.result_digitized,
-            e.result_signed,
-            e.fee_required,
-            e.paid_online,
-            item.body_hash,
-            _payload_json(item.payload),
-        )
-        for column, value in zip(columns, values, strict=True):
+        for column, value in zip(columns, _event_values(item), strict=True):
             column.append(value)
     params = [
         text_column(column) if i in _TEXT_COLUMNS else column for i, column in enumerate(columns)
