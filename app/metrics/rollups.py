@@ -46,13 +46,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.db import Base, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis
-from app.reference.calendar import working_days_join
+from app.reference.calendar import working_days_sql
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
 RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)
@@ -135,18 +135,16 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
     to the processing-day histogram; ``source`` has the ``dossiers`` columns."""
     zero = literal(0, Integer)
 
-    def part(day: Any, where: list[Any], sums: dict[str, Any], joined: Any = source) -> Any:
+    def part(day: Any, where: list[Any], sums: dict[str, Any]) -> Any:
         values = [sums.get(n, zero).label(n) for n in SUMS]
-        stmt = select(source.c.unit_code, day.label("day"), *values).select_from(joined)
-        return stmt.where(*where)
+        return select(source.c.unit_code, day.label("day"), *values).where(*where)
 
     def counts(names: Sequence[str]) -> dict[str, Any]:
         return {n: _flag(_on(source, COUNTS[n].condition(None)), sign) for n in names}
 
     late = _on(source, COUNTS["resolved_late"].condition(None))
-    lateness_join, lateness = working_days_join(
-        source, source.c.due_date, source.c.resolved_date
-    )
+    # by index look-ups: a batch's dossiers are few next to the calendar's 40k days
+    lateness = working_days_sql(source.c.due_date, source.c.resolved_date)
     received, due, ended = source.c.received_date, source.c.due_date, source.c.ended_date
     parts = [
         part(received, [_on(source, c) for c in intake_basis()], counts(INTAKE_COUNTS)),
@@ -159,7 +157,6 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
                     (late, func.coalesce(lateness, 0) * sign), else_=0
                 ),
             },
-            lateness_join,
         ),
         # the backlog: open on day D when received < D <= ended, overdue when also due < D
         part(received, [received.is_not(None)], {"backlog_in": sign}),
@@ -179,27 +176,24 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
             {"overdue_out": sign},
         ),
     ]
-    joined, days = working_days_join(source, source.c.received_date, source.c.resolved_date)
-    histogram = (
-        select(
-            source.c.unit_code,
-            source.c.resolved_date.label("day"),
-            days.label("days"),
-            sign.label("n"),
-        )
-        .select_from(joined)
-        .where(
-            *(_on(source, c) for c in resolution_basis()),
-            source.c.received_date.is_not(None),
-            days.is_not(None),
-        )
+    days = working_days_sql(source.c.received_date, source.c.resolved_date)
+    per_dossier = select(
+        source.c.unit_code,
+        source.c.resolved_date.label("day"),
+        days.label("days"),
+        sign.label("n"),
+    ).where(
+        *(_on(source, c) for c in resolution_basis()),
+        source.c.received_date.is_not(None),
     )
+    inner = per_dossier.subquery("processing")
+    histogram = select(inner).where(inner.c.days.is_not(None))
     return union_all(*parts), histogram
 
 
-def _spans(rows: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:
-    """``rows`` summed per (day, unit, keys) and per (month, unit, keys), zero sums left out."""
-    inner = rows.subquery("contributions")
+def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:
+    """The rows of ``inner`` summed per (day, unit, keys) and per (month, unit, keys), zero
+    sums left out."""
     parts = []
     for span, day in ((DAY, inner.c.day), (MONTH, month_start(inner.c.day, dialect))):
         key_columns = [day, inner.c.unit_code, *(inner.c[k] for k in keys)]
@@ -234,10 +228,17 @@ def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, di
 def delta_statements(source: Any, sign: Any, dialect: str) -> list[Any]:
     """The statements adding ``sign`` × the contributions of the dossiers in ``source``."""
     sums_rows, histogram_rows = _per_dossier(source, sign, dialect)
+    return _inserts(
+        sums_rows.subquery("contributions"), histogram_rows.subquery("processing"), dialect
+    )
+
+
+def _inserts(contributions: Any, processing: Any, dialect: str) -> list[Any]:
+    """The two rollup INSERTs of per-dossier contributions and processing-day rows."""
     return [
-        _add(rollups, [], SUMS, _spans(sums_rows, [], SUMS, dialect), dialect),
+        _add(rollups, [], SUMS, _spans(contributions, [], SUMS, dialect), dialect),
         _add(
-            rollup_days, ["days"], ["n"], _spans(histogram_rows, ["days"], ["n"], dialect), dialect
+            rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"], dialect), dialect
         ),
     ]
 
@@ -325,12 +326,43 @@ def pg_upsert_with_rollups(upsert_sql: str, code_param: str) -> str:
     changes = table("changes", *(column(n) for n in [*names, "sign"]))
     for name in names:  # typed columns, so the conditions compile as over ``dossiers``
         changes.c[name].type = D.__table__.c[name].type
-    statements = delta_statements(changes, changes.c.sign, "postgresql")
+    sums_rows, histogram_rows = _per_dossier(changes, changes.c.sign, "postgresql")
+    contributions = table(
+        "contributions",
+        column("unit_code", String()),
+        column("day", Date()),
+        *(column(n, Integer()) for n in SUMS),
+    )
+    processing = table(
+        "processing",
+        column("unit_code", String()),
+        column("day", Date()),
+        column("days", Integer()),
+        column("n", Integer()),
+    )
+    statements = _inserts(contributions, processing, "postgresql")
     cols = ", ".join(names)
+    counted = sorted(
+        {
+            element.name
+            for stmt in (sums_rows, histogram_rows)
+            for element in iterate(stmt)
+            if isinstance(element, ColumnClause) and element.table is changes
+        }
+        - {"sign"}
+    )
+    counted_list = ", ".join(counted)
+
     ctes = [
         f"old AS (SELECT {cols} FROM dossiers WHERE code = ANY({code_param}))",
         f"new AS ({upsert_sql} RETURNING {cols})",
-        f"changes AS (SELECT {cols}, -1 AS sign FROM old UNION ALL SELECT {cols}, 1 FROM new)",
+        f"pairs AS (SELECT {cols}, -1 AS sign FROM old UNION ALL SELECT {cols}, 1 FROM new)",
+        # a dossier whose counted columns did not change moves no sum: left out
+        f"changes AS (SELECT * FROM pairs WHERE code IN (SELECT code FROM pairs GROUP BY code "
+        f"HAVING count(*) = 1 OR count(DISTINCT ({counted_list})) = 2))",
+        # each dossier's contributions computed once, summed per day and per month below
+        f"contributions AS ({_pg_sql(sums_rows)})",
+        f"processing AS ({_pg_sql(histogram_rows)})",
     ]
     for i, stmt in enumerate(statements[:-1]):
         ctes.append(f"r{i} AS ({_pg_sql(stmt)} RETURNING 1)")
