@@ -228,8 +228,7 @@ async def upsert_dossiers(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         return
     # SQLite: the rollups move by the rows' contributions after the upsert minus before it
     codes = [row["code"] for row in rows]
-    for part in chunks(codes, IN_CHUNK):
-        await rollups.add_contributions(session, [Dossier.code.in_(part)], -1)
+    await rollups.add_code_contributions(session, codes, -1)
     table = Dossier.__table__
     stmt = dialect_insert(dialect_of(session))(table)
     stmt = stmt.on_conflict_do_update(
@@ -238,8 +237,7 @@ async def upsert_dossiers(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     )
     for part in chunks(rows, 500):
         await session.execute(stmt, part)
-    for part in chunks(codes, IN_CHUNK):
-        await rollups.add_contributions(session, [Dossier.code.in_(part)], 1)
+    await rollups.add_code_contributions(session, codes, 1)
 
 
 async def refold_all(session: AsyncSession, *, zone: ZoneInfo, batch: int = 2000) -> int:

@@ -21,6 +21,7 @@ recounts everything (after a bulk load that bypassed the app, or from the CLI).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
@@ -37,6 +38,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    literal_column,
     or_,
     select,
     table,
@@ -229,7 +231,7 @@ def delta_statements(source: Any, sign: Any, dialect: str) -> list[Any]:
     """The statements adding ``sign`` × the contributions of the dossiers in ``source``."""
     sums_rows, histogram_rows = _per_dossier(source, sign, dialect)
     return _inserts(
-        sums_rows.subquery("contributions"), histogram_rows.subquery("processing"), dialect
+        sums_rows.cte("contributions"), histogram_rows.cte("processing"), dialect
     )
 
 
@@ -257,6 +259,32 @@ async def add_contributions(
     dialect = dialect_of(session)
     for stmt in delta_statements(_dossiers_where(*where), literal(sign, Integer), dialect):
         await session.execute(stmt)
+
+
+@functools.lru_cache(maxsize=4)
+def _sqlite_delta_sql(sign: int) -> tuple[str, ...]:
+    """SQLite: the delta statements for the dossiers whose codes are the JSON array
+    ``:codes``, compiled once (building and compiling them per batch cost more than running
+    them)."""
+    from sqlalchemy.dialects import sqlite
+
+    each = func.json_each(literal_column(":codes")).table_valued("value")
+    codes = select(each.c.value)
+    source = _dossiers_where(D.code.in_(codes))
+    dialect: Any = sqlite.dialect()
+    return tuple(
+        str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        for stmt in delta_statements(source, literal(sign, Integer), "sqlite")
+    )
+
+
+async def add_code_contributions(session: AsyncSession, codes: Sequence[str], sign: int) -> None:
+    """``add_contributions`` for the dossiers with these codes."""
+    if dialect_of(session) != "sqlite":
+        await add_contributions(session, [D.code.in_(list(codes))], sign)
+        return
+    for sql in _sqlite_delta_sql(sign):
+        await session.execute(text(sql), {"codes": json.dumps(list(codes))})
 
 
 def spanning(day: date) -> list[ColumnElement[bool]]:
