@@ -76,6 +76,9 @@ def _prepare_sqlite(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+PG_MAX_CACHED_STATEMENT = 256 * 1024
+
+
 def build_engine(url: str, settings: Settings) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
@@ -97,7 +100,14 @@ def build_engine(url: str, settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_timeout_seconds,
         pool_pre_ping=True,
-        connect_args={"timeout": settings.db_timeout_seconds, "command_timeout": 60},
+        connect_args={
+            "timeout": settings.db_timeout_seconds,
+            "command_timeout": 60,
+            # asyncpg prepares a statement once per connection only if its text is at most
+            # this long (default 15 KiB); the dossier upsert with its rollup deltas is longer,
+            # and was parsed, planned and described again on every batch and single event.
+            "max_cacheable_statement_size": PG_MAX_CACHED_STATEMENT,
+        },
     )
     if engine.dialect.driver == "asyncpg":
         engine.dialect.do_ping = _ping_once  # type: ignore[method-assign]

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-import httpx
+from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+import pytest
+
+from app.db import Database
 from tests.factories import event
 
 
@@ -174,3 +179,28 @@ async def test_vietnamese_text_round_trips(
     )
     r = await client.get("/api/v1/dossiers/HS-Đô-Lương-ưở", headers=read_headers)
     assert r.json()["dossier_code"] == "HS-Đô-Lương-ưở"
+
+
+async def test_every_statement_of_an_ingest_fits_the_driver_statement_cache(
+    client: httpx.AsyncClient,
+    ingest_headers: dict[str, str],
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # asyncpg prepares a statement once per connection only below a size limit; above it,
+    # every execution is parsed and planned again (the dossier upsert with its rollups was).
+    if db.dialect != "postgresql":
+        pytest.skip("asyncpg's statement cache: PostgreSQL only")
+    prepared: list[tuple[int, int]] = []
+    get_statement = asyncpg.Connection._get_statement
+
+    async def spy(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        prepared.append((len(query), self._config.max_cacheable_statement_size))
+        return await get_statement(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "_get_statement", spy)
+    await client.post("/api/v1/events", json=event(event_id="s1"), headers=ingest_headers)
+    batch = {"events": [event(event_id="b1", dossier="D2"), event(event_id="b2", dossier="D3")]}
+    await client.post("/api/v1/events/batch", json=batch, headers=ingest_headers)
+    assert len(prepared) >= 8
+    assert [size for size, limit in prepared if size > limit] == []
