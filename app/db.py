@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, greenlet_spawn
 
 from app.config import Settings
 from app.errors import AppError
@@ -246,15 +246,20 @@ async def pooled_driver(db: Database) -> AsyncIterator[Any]:
     failed or was interrupted (anything but one of our own ``AppError`` answers), or when a
     transaction is still open.
     """
-    async with db.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
-        try:
-            yield driver
-        except BaseException as exc:
-            if not isinstance(exc, AppError) or driver.is_closed() or driver.is_in_transaction():
-                await connection.invalidate()
-            raise
+    # The pool's own checkout (pre-ping, events) without an engine ``Connection`` around it.
+    pooled = await db.engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    invalidated = False
+    try:
+        yield driver
+    except BaseException as exc:
+        if not isinstance(exc, AppError) or driver.is_closed() or driver.is_in_transaction():
+            invalidated = True
+            await greenlet_spawn(pooled.invalidate)  # which also checks its slot back in
+        raise
+    finally:
+        if not invalidated:
+            await greenlet_spawn(pooled.close)  # back to the pool (an overflow one is closed)
 
 
 async def driver_connection(session: AsyncSession) -> Any:
