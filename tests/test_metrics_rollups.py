@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import delete, func, select, update
 
 from app.db import Database
@@ -25,6 +27,8 @@ from app.metrics.queries import (
     rollup_ranges,
 )
 from app.migrate import ensure_rollups, fill_ended_dates
+from reliability.workload import make_batches
+from tests.test_auth_hardening import other_instance
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -310,3 +314,44 @@ async def test_upgrade_fills_the_end_dates_of_older_dossiers(
     assert await fill_ended_dates(db.settings.database_url) == len(folded) > 10
     async with db.sessionmaker() as session:
         assert {c: d for c, d in await session.execute(ended)} == folded
+
+
+async def test_concurrent_batches_from_two_instances_keep_the_rollups_exact(
+    app: FastAPI,
+    db: Database,
+    client: httpx.AsyncClient,
+    database_url: str,
+    ingest_headers: dict[str, str],
+) -> None:
+    """Batches sharing dossiers and days, in flight at once on two app instances: the rollups
+    then equal a recount from the dossiers."""
+    rng = random.Random(12)
+    batches = make_batches(rng, history(12, 80), min_size=3, max_size=15)
+    async with other_instance(database_url) as worker2:
+        workers = [client, worker2]
+        responses = await asyncio.gather(
+            *(
+                workers[i % 2].post(
+                    "/api/v1/events/batch", json={"events": b}, headers=ingest_headers
+                )
+                for i, b in enumerate(batches)
+            )
+        )
+    assert {r.status_code for r in responses} == {200}
+
+    async def nonzero_rows() -> set[tuple[Any, ...]]:
+        async with db.sessionmaker() as session:
+            kept = set()
+            # the sums follow the key columns (span, day, unit; and days)
+            for target, keys in ((rollups.rollups, 3), (rollups.rollup_days, 4)):
+                for row in await session.execute(select(target)):
+                    values = tuple(row)
+                    if any(values[keys:]):
+                        kept.add((target.name, *values))
+            return kept
+
+    maintained = await nonzero_rows()
+    async with db.sessionmaker() as session, session.begin():
+        await rollups.rebuild(session)
+    assert maintained == await nonzero_rows()
+    assert len(maintained) > 100
