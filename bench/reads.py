@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 
 from bench import data, pg, servers
-from bench.ingest import app_env, create_key
+from bench.ingest import CpuMeter, app_env, create_key
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 FAMILIES = ("delay", "digitization", "online", "summary")
@@ -205,18 +205,22 @@ async def measure_size(
                         params = {"from": str(first), "to": str(last), "group_by": group}
                         samples = []
                         rows = 0
-                        for run in range(WARM_UP + repeats):
-                            t0 = time.perf_counter()
+                        for _ in range(WARM_UP):
                             r = await client.get(f"/api/v1/metrics/{family}", params=params)
-                            if run >= WARM_UP:
-                                samples.append((time.perf_counter() - t0) * 1000)
                             r.raise_for_status()
-                            rows = len(r.json()["rows"])
+                        async with CpuMeter(srv, db_name) as cpu:
+                            for _ in range(repeats):
+                                t0 = time.perf_counter()
+                                r = await client.get(f"/api/v1/metrics/{family}", params=params)
+                                samples.append((time.perf_counter() - t0) * 1000)
+                                r.raise_for_status()
+                                rows = len(r.json()["rows"])
                         if (family, group) == ("online", "none") and pname == (
                             "quarter" if full else "month"
                         ):
                             out["api_received"] = r.json()["rows"][0]["received"]
-                        out["api"][(family, pname, group)] = (*_pcts(samples), rows)
+                        cpu_ms = (cpu.server + cpu.db) / repeats * 1000
+                        out["api"][(family, pname, group)] = (*_pcts(samples), rows, cpu_ms)
             log(f"  API metrics measured at {size:,}")
             out["metrics_rss_mb"] = srv.peak_rss / 2**20
             # (f) the streamed export
@@ -355,40 +359,41 @@ def render(results: list[dict[str, Any]]) -> list[str]:
     lines = [
         f"### (e) metrics at {big['size']:,} dossiers: p50 / p95 ms",
         "",
-        "| family | period | group_by | rows | API p50 | API p95 | DuckDB p50 | DuckDB p95 "
-        "| raw SQL over events p50 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| family | period | group_by | rows | API p50 | API p95 | API CPU ms (app+db) "
+        "| DuckDB p50 | DuckDB p95 | raw SQL over events p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for key, (p50, p95, rows) in big["api"].items():
+    for key, (p50, p95, rows, cpu_ms) in big["api"].items():
         if key[1] == "month":
             continue
         d50, d95 = big["duckdb"].get(key, (None, None))
         raw = big["raw"].get(key)
         lines.append(
             f"| {key[0]} | {key[1]} | {key[2]} | {rows} | {p50:.1f} | {p95:.1f} | "
-            f"{d50:.1f} | {d95:.1f} | {f'{raw[0]:,.0f}' if raw else '–'} |"
+            f"{cpu_ms:.1f} | {d50:.1f} | {d95:.1f} | {f'{raw[0]:,.0f}' if raw else '–'} |"
         )
     lines += ["", *[f"- check: {c}" for c in big["checks"]]]
     sections.append("\n".join(lines))
     if len(results) > 1:
         lines = [
-            f"### (g) growth: API p50 ms for the last full month, {small['size']:,} → "
-            f"{big['size']:,} dossiers of history (×{big['size'] / small['size']:.0f}; "
-            "same rate per day, so a longer history)",
+            f"### (g) growth: API p50 ms and CPU ms per query (app+db) for the last full "
+            f"month, {small['size']:,} → {big['size']:,} dossiers of history "
+            f"(×{big['size'] / small['size']:.0f}; same rate per day, so a longer history)",
             "",
             "| family | period | group_by | "
-            + " | ".join(f"{r['size']:,}" for r in results)
-            + " | ratio |",
-            "|---|---|---|" + "---|" * len(results) + "---|",
+            + " | ".join(f"{r['size']:,} p50 | {r['size']:,} CPU" for r in results)
+            + " | ratio p50 | ratio CPU |",
+            "|---|---|---|" + "---|" * (2 * len(results)) + "---|---|",
         ]
         for key in big["api"]:
             if key[1] != "month":
                 continue
-            values = [r["api"][key][0] for r in results]
+            values = [r["api"][key] for r in results]
             lines.append(
                 f"| {key[0]} | {key[1]} | {key[2]} | "
-                + " | ".join(f"{v:.1f}" for v in values)
-                + f" | ×{values[-1] / values[0]:.2f} |"
+                + " | ".join(f"{v[0]:.1f} | {v[3]:.1f}" for v in values)
+                + f" | ×{values[-1][0] / values[0][0]:.2f}"
+                + f" | ×{values[-1][3] / values[0][3]:.2f} |"
             )
         sections.append("\n".join(lines))
     export = big.get("export", {})
