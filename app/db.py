@@ -100,6 +100,9 @@ def build_engine(url: str, settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_timeout_seconds,
         pool_pre_ping=True,
+        # the most recently used connection first: its prepared statements (one set per
+        # connection) are warm, and the rest of the pool can sit idle
+        pool_use_lifo=True,
         connect_args={
             "timeout": settings.db_timeout_seconds,
             "command_timeout": 60,
