@@ -177,19 +177,26 @@ async def load_states(session: AsyncSession, codes: Sequence[str]) -> dict[str, 
 
 
 async def apply_events(
-    session: AsyncSession, events: Sequence[FoldEvent], *, zone: ZoneInfo
+    session: AsyncSession,
+    events: Sequence[FoldEvent],
+    *,
+    zone: ZoneInfo,
+    states: dict[str, DossierState] | None = None,
 ) -> int:
     """Fold newly stored events into their dossiers; returns how many dossiers changed.
 
     A dossier whose new events all sort after its last folded event is folded on from its
     stored row; any other (an older event arrived late) is replayed from all its events.
+    ``states``: the stored states of these dossiers (none for a new one), when the caller
+    read them already under the dossiers' locks; otherwise they are loaded here.
     """
     if not events:
         return 0
     by_code: dict[str, list[FoldEvent]] = defaultdict(list)
     for ev in events:
         by_code[ev.dossier_code].append(ev)
-    states = await load_states(session, list(by_code))
+    if states is None:
+        states = await load_states(session, list(by_code))
     replay = [
         code
         for code, new in by_code.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import operator
@@ -27,7 +28,7 @@ from app.db import (
     driver_errors,
     utcnow,
 )
-from app.dossiers.fold import Channel, Status
+from app.dossiers.fold import Channel, DossierState, Status
 from app.dossiers.models import DossierEvent
 from app.dossiers.service import (
     IN_CHUNK,
@@ -147,11 +148,20 @@ async def ingest_one(
     if not valid:
         return _finish(IngestOutcome(results=[]), invalid, source)
     session = DriverSession(db.engine, driver)
+    # BEGIN and the dossier's lock in one round trip: a simple query (the key is an int).
+    begin = f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key(valid[0].event.dossier_code))})"
 
     async def attempt() -> IngestOutcome:
         with driver_errors(session.as_session()):
-            async with driver.transaction():
-                return await _store_one_pg(session, db, source=source, item=valid[0])
+            await driver.execute(begin)
+            try:
+                outcome = await _store_one_pg(session, db, source=source, item=valid[0])
+                await driver.execute("COMMIT")
+            except BaseException:
+                if driver.is_in_transaction() and not driver.is_closed():
+                    await driver.execute("ROLLBACK")  # if this fails, pooled_driver drops it
+                raise
+            return outcome
 
     return _finish(await _retrying(attempt), invalid, source)
 
@@ -313,13 +323,14 @@ def _event_values(item: _Valid) -> tuple[Any, ...]:
     )
 
 
-# One event (``ingest_one``): insert, then the dossier's lock, then the unknown unit and
-# procedure, in one statement. The lock comes after the insert as in a batch (see
-# ``_store_fresh_pg``) and only when the event was new (the key trigger skips a stored one);
-# ``locked`` is referenced twice, so it is evaluated once, and the registrations read from it,
-# so they follow the lock as in a batch. The fold's statements come after this one: in READ
-# COMMITTED they see every event and dossier row committed by the lock's previous holders.
-_PG_INSERT_ONE = """
+# One event (``ingest_one``), under its dossier's lock (taken with BEGIN): the insert, the
+# unknown unit and procedure (only when the event was new: the key trigger skips a stored one),
+# and the dossier's stored state, in one statement. A single event locks before its insert
+# (a batch locks after, so that concurrent batches of one sync queue less): the statement
+# then starts after the lock, and in READ COMMITTED it sees every event and dossier row
+# committed by the lock's previous holders, so the state it reads is the one to fold on.
+_STATE_NAMES = tuple(f.name for f in dataclasses.fields(DossierState))
+_PG_INSERT_ONE = f"""
 WITH ins AS (
     INSERT INTO dossier_events (source, event_id, dossier_code, status, occurred_at, unit_code,
         procedure_code, sector_code, channel, received_at, due_at, components_total,
@@ -328,41 +339,39 @@ WITH ins AS (
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
         $19::json, $20)
     RETURNING 1
-), locked AS (
-    SELECT pg_advisory_xact_lock($21) FROM ins
 ), new_unit AS (
     INSERT INTO units (code, registered, created_at, updated_at)
-    SELECT $6, false, $20, $20 FROM locked
+    SELECT $6, false, $20, $20 FROM ins
     WHERE NOT EXISTS (SELECT 1 FROM units WHERE units.code = $6)
     ON CONFLICT (code) DO NOTHING
 ), new_procedure AS (
     INSERT INTO procedures (code, registered, created_at, updated_at)
-    SELECT $7, false, $20, $20 FROM locked
+    SELECT $7, false, $20, $20 FROM ins
     WHERE $7 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM procedures WHERE procedures.code = $7)
     ON CONFLICT (code) DO NOTHING
 )
-SELECT count(*) FROM locked
+SELECT (SELECT count(*) FROM ins) AS inserted, {", ".join(f"d.{n}" for n in _STATE_NAMES)}
+FROM (VALUES (1)) AS one LEFT JOIN dossiers AS d ON d.code = $3
 """
 
 
 async def _store_one_pg(
     session: DriverSession, db: Database, *, source: str, item: _Valid
 ) -> IngestOutcome:
-    """``_store_fresh_pg`` for one event: two statements, the fold's two (state, upsert)."""
+    """``_store_fresh_pg`` for one event: one statement, then the fold's upsert."""
     outcome = IngestOutcome(results=[])
     conn = session.driver
     event = item.event
-    inserted = await conn.fetchval(
-        _PG_INSERT_ONE, source, *_event_values(item), utcnow(), lock_key(event.dossier_code)
-    )
-    if not inserted:
+    row = await conn.fetchrow(_PG_INSERT_ONE, source, *_event_values(item), utcnow())
+    if not row["inserted"]:
         known = dict(await conn.fetch(_PG_STORED_HASHES, source, [event.event_id]))
         same = known.get(event.event_id) == item.body_hash
         _record(outcome, item, "duplicate" if same else "conflict")
         return outcome
     _record(outcome, item, "accepted")
+    states = {} if row["code"] is None else {row["code"]: DossierState.from_row(row)}
     outcome.dossiers_changed = await apply_events(
-        session.as_session(), [event.to_fold_event(source)], zone=db.settings.zone
+        session.as_session(), [event.to_fold_event(source)], zone=db.settings.zone, states=states
     )
     return outcome
 
