@@ -70,8 +70,8 @@ class Rate:
         return _words(self.formula)
 
     def value(self, counts: Mapping[str, int]) -> tuple[float | None, int, int]:
-        numerator = sum(counts[n] for n in self.numerator)
-        denominator = sum(counts[n] for n in self.denominator)
+        numerator = sum(counts.get(n, 0) for n in self.numerator)
+        denominator = sum(counts.get(n, 0) for n in self.denominator)
         return (numerator / denominator if denominator else None), numerator, denominator
 
 

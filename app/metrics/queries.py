@@ -550,17 +550,21 @@ async def _from_rollups(
         stmt = stmt.where(*where)
         if grouping:
             stmt = stmt.group_by(*grouping)
-        for row in await session.execute(stmt):
+        result = await session.execute(stmt)
+        if target is rollup_days:  # many rows (group, bucket, days): the plainest loop
+            histograms = out.processing_days
+            cells: Iterable[Any] = result if by_unit else ((None, *row) for row in result)
+            for g, b, days, n in cells:
+                if n:
+                    histograms.setdefault((g, int(b)), {})[int(days)] = int(n)
+            continue
+        for row in result:
             values = tuple(row)
             g = values[0] if by_unit else None
             rest = values[1:] if by_unit else values
             if rest[1] is None:  # an aggregate over no rows at all
                 continue
             gkey: GroupKey = (g, int(rest[0]))
-            if target is rollup_days:
-                if int(rest[2]):
-                    out.processing_days.setdefault(gkey, {})[int(rest[1])] = int(rest[2])
-                continue
             totals = dict(zip(sums, rest[1:], strict=True))
             for name in names:
                 out.add(gkey, name, totals[name])

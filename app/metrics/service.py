@@ -69,9 +69,7 @@ def field_values(
         if name in f.COUNTS:
             out[name] = counts.get(name, 0)
         elif name in f.RATES:
-            value, numerator, denominator = f.RATES[name].value(
-                {n: counts.get(n, 0) for n in f.RATES[name].numerator + f.RATES[name].denominator}
-            )
+            value, numerator, denominator = f.RATES[name].value(counts)
             out[name] = value
             out[f"{name}_numerator"] = numerator
             out[f"{name}_denominator"] = denominator
