@@ -153,8 +153,8 @@ async def ingest_one(
 
     async def attempt() -> IngestOutcome:
         with driver_errors(session.as_session()):
-            await driver.execute(begin)
             try:
+                await driver.execute(begin)
                 outcome = await _store_one_pg(session, db, source=source, item=valid[0])
                 await driver.execute("COMMIT")
             except BaseException:
