@@ -352,6 +352,11 @@ async def run(
     return render(results)
 
 
+def _ratio(big: float, small: float) -> str:
+    """×big/small, or – when the small figure is 0 (CPU below the clock's tick)."""
+    return f"×{big / small:.2f}" if small else "–"
+
+
 def render(results: list[dict[str, Any]]) -> list[str]:
     big = results[-1]
     small = results[0]
@@ -392,8 +397,8 @@ def render(results: list[dict[str, Any]]) -> list[str]:
             lines.append(
                 f"| {key[0]} | {key[1]} | {key[2]} | "
                 + " | ".join(f"{v[0]:.1f} | {v[3]:.1f}" for v in values)
-                + f" | ×{values[-1][0] / values[0][0]:.2f}"
-                + f" | ×{values[-1][3] / values[0][3]:.2f} |"
+                + f" | {_ratio(values[-1][0], values[0][0])}"
+                + f" | {_ratio(values[-1][3], values[0][3])} |"
             )
         sections.append("\n".join(lines))
     export = big.get("export", {})
