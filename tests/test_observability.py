@@ -16,9 +16,11 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.main import create_app
 from app.observability.logs import JsonFormatter, redact
+from app.observability.prometheus import POOL_CONNECTIONS, observe_engine
 from tests.conftest import ADMIN_TOKEN, KeyFactory, make_settings
 from tests.factories import event
 
@@ -241,3 +243,19 @@ async def test_a_crash_is_logged_with_the_request_id_and_timed_as_500(
     assert crash
     assert orjson.loads(JsonFormatter().format(crash[0]))["request_id"] == "crash-1"
     assert 'route="/boom",status="500"' in text
+
+
+async def test_a_checkin_without_a_checkout_leaves_the_in_use_gauge_alone() -> None:
+    """A failed checkout (the database gone at its pre-ping) checks in without checking out;
+    the gauge must not go below the connections really in use."""
+    engine = create_async_engine("sqlite+aiosqlite://")
+    observe_engine(engine, "gauge-test")
+    gauge = POOL_CONNECTIONS.labels("gauge-test", "checked_out")
+    try:
+        async with engine.connect():
+            assert gauge._value.get() == 1
+        assert gauge._value.get() == 0
+        engine.sync_engine.pool.dispatch.checkin(None, object())  # a slot never checked out
+        assert gauge._value.get() == 0
+    finally:
+        await engine.dispose()

@@ -85,11 +85,18 @@ def observe_engine(engine: AsyncEngine, name: str) -> None:
     def on_close(*_: Any) -> None:
         open_.dec()
 
-    def on_checkout(*_: Any) -> None:
+    # A checkout that fails (its pre-ping finds the database gone) still checks the slot
+    # back in without a checkout event: count in-use connections by their pool record.
+    in_use: set[int] = set()
+
+    def on_checkout(_dbapi: Any, record: Any, *_: Any) -> None:
+        in_use.add(id(record))
         checked_out.inc()
 
-    def on_checkin(*_: Any) -> None:
-        checked_out.dec()
+    def on_checkin(_dbapi: Any, record: Any, *_: Any) -> None:
+        if id(record) in in_use:
+            in_use.discard(id(record))
+            checked_out.dec()
 
     event.listen(sync_engine, "connect", on_connect)
     event.listen(sync_engine, "close", on_close)
