@@ -565,11 +565,11 @@ async def _from_rollups(
             if rest[1] is None:  # an aggregate over no rows at all
                 continue
             gkey: GroupKey = (g, int(rest[0]))
-            totals = dict(zip(sums, rest[1:], strict=True))
-            for name in names:
-                out.add(gkey, name, totals[name])
+            counts = out.counts.setdefault(gkey, {})
+            for name, value in zip(names, rest[1:], strict=False):  # sums = names + lateness
+                counts[name] = int(value or 0)
             if lateness_days:
-                out.lateness_days_total[gkey] = int(totals["lateness_days_total"] or 0)
+                out.lateness_days_total[gkey] = int(rest[-1] or 0)
 
 
 async def _backlog_from_rollups(
