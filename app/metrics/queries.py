@@ -36,7 +36,6 @@ from app.metrics.formulas import COUNTS, Basis
 from app.metrics.rollups import (
     DAY,
     MONTH,
-    month_start_of,
     resolution_basis,
     rollup_days,
     rollups,
@@ -177,7 +176,7 @@ class Aggregate:
 
 def resolved_in(first: date, last: date) -> list[ColumnElement[bool]]:
     """The resolution basis: resolved in first … last, not closed before it was resolved."""
-    return [D.resolved_date >= first, D.resolved_date <= last, *resolution_basis()[1:]]
+    return [D.resolved_date >= first, D.resolved_date <= last, *resolution_basis()]
 
 
 def received_in(first: date, last: date) -> list[ColumnElement[bool]]:
@@ -587,7 +586,7 @@ async def _backlog_from_rollups(
     if not buckets:
         return
     last = buckets[-1].last
-    month = month_start_of(last)
+    month = last.replace(day=1)
     if _next_month(last) == last + timedelta(days=1):  # ``last`` ends its month
         where = and_(rollups.c.span == MONTH, rollups.c.day <= month)
     else:
@@ -604,7 +603,7 @@ async def _backlog_from_rollups(
         select(
             *keys,
             index,
-            func.sum(c.backlog_in - c.backlog_out),
+            func.sum(c.received - c.backlog_out),  # receipts enter the backlog
             func.sum(c.overdue_in - c.overdue_out),
         )
         .where(where, *scope.where(rollups.c.unit_code))

@@ -1,12 +1,13 @@
-"""Per-unit rollups of the intake and resolution counts, kept in step with ``dossiers``.
+"""Per-unit rollups of the metric counts, kept in step with ``dossiers``.
 
 A metric over a quarter or a year otherwise reads every dossier received or resolved in it
-(500k index entries for a year at 1M dossiers). The counts of those two bases are additive over
-days, so they are also kept summed per (unit, local day) and per (unit, month) in
+(500k index entries for a year at 1M dossiers). The intake and resolution counts are additive
+over days, so they are also kept summed per (unit, local day) and per (unit, month) in
 ``metric_rollups``, and the processing-time histogram per (unit, day, working days) in
 ``metric_rollup_days``; a query reads whole months from the month rows and the edges from the
-day rows (``queries.aggregate``). The backlog basis (open at an instant) is not additive over
-days and stays on ``dossiers``.
+day rows (``queries.aggregate``). The backlog at the start of a day is a running total of the
+dossiers entering it (their receipts) and leaving it (their ends), kept as the same kind of
+day and month sums; a backlog at an instant inside a day (now) is counted from ``dossiers``.
 
 The rollups hold no formula of their own: each column is the sum of a ``formulas.COUNTS``
 condition over the dossiers of its basis, evaluated by the database from those conditions.
@@ -61,9 +62,11 @@ RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resol
 ROLLUP_COUNTS = INTAKE_COUNTS + RESOLUTION_COUNTS
 # The backlog at the start of day D (open: received before D, not ended before D; overdue:
 # also due before D) is a running total: the sum over the days before D of dossiers entering
-# (``_in``: on their receipt day; overdue on the later of receipt and due day) minus those
-# leaving (``_out``: on the later of that and their end day).
-BACKLOG_SUMS = ("backlog_in", "backlog_out", "overdue_in", "overdue_out")
+# it minus those leaving it. A dossier enters the backlog on its receipt day (that is the
+# ``received`` count) and leaves it on the later of that and its end day (``backlog_out``);
+# it enters the overdue backlog on the later of receipt and due day (``overdue_in``) and
+# leaves it on the later of that and its end day (``overdue_out``).
+BACKLOG_SUMS = ("backlog_out", "overdue_in", "overdue_out")
 SUMS = (*ROLLUP_COUNTS, "lateness_days_total", *BACKLOG_SUMS)
 
 DAY = "d"  # a row per (unit, local day)
@@ -104,10 +107,6 @@ def month_start(day: Any, dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return cast(func.date_trunc("month", day), Date)
     return func.date(day, "start of month")
-
-
-def month_start_of(day: date) -> date:
-    return day.replace(day=1)
 
 
 def _on(source: Any, expression: Any) -> Any:
@@ -161,7 +160,7 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
             },
         ),
         # the backlog: open on day D when received < D <= ended, overdue when also due < D
-        part(received, [received.is_not(None)], {"backlog_in": sign}),
+        # (entering it on the receipt day is the intake part's ``received``)
         part(
             latest(dialect, received, ended),
             [received.is_not(None), ended.is_not(None)],
@@ -218,6 +217,7 @@ def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, di
     """INSERT the summed spans into ``target``, adding them to rows that exist (in key order,
     so concurrent writers lock rollup rows in the same order)."""
     names = ["span", "day", "unit_code", *keys, *sums]
+    # SQLite needs a WHERE in an upsert's SELECT (else its ON CONFLICT parses as a join's ON)
     source = select(*(spans.c[n] for n in names)).where(true())
     source = source.order_by(*(spans.c[n] for n in ["span", "day", "unit_code", *keys]))
     insert = dialect_insert(dialect)(target).from_select(names, source)
@@ -279,10 +279,8 @@ def _sqlite_delta_sql(sign: int) -> tuple[str, ...]:
 
 
 async def add_code_contributions(session: AsyncSession, codes: Sequence[str], sign: int) -> None:
-    """``add_contributions`` for the dossiers with these codes."""
-    if dialect_of(session) != "sqlite":
-        await add_contributions(session, [D.code.in_(list(codes))], sign)
-        return
+    """SQLite: ``add_contributions`` for the dossiers with these codes (PostgreSQL moves the
+    rollups inside the dossier upsert: ``pg_upsert_with_rollups``)."""
     for sql in _sqlite_delta_sql(sign):
         await session.execute(text(sql), {"codes": json.dumps(list(codes))})
 

@@ -22,7 +22,7 @@ down_revision: str | None = "0009_metric_rollups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BACKLOG_SUMS = ("backlog_in", "backlog_out", "overdue_in", "overdue_out")
+BACKLOG_SUMS = ("backlog_out", "overdue_in", "overdue_out")
 
 
 def upgrade() -> None:
