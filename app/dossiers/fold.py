@@ -206,7 +206,7 @@ class DossierState:
 
     def to_row(self, zone: ZoneInfo) -> dict[str, Any]:
         """The ``dossiers`` table row: raw inputs, derived instants and local dates."""
-        row = {name: getattr(self, name) for name in _STATE_NAMES}
+        row = {name: getattr(self, name) for name in STATE_NAMES}
         row["status"] = self.status.value
         received = self.received_at if self.counts_as_received else None
         row["received_at"] = self.received_at
@@ -220,13 +220,13 @@ class DossierState:
 
     @classmethod
     def from_row(cls, row: Any) -> DossierState:
-        values = {name: row[name] for name in _STATE_NAMES}
+        values = {name: row[name] for name in STATE_NAMES}
         values["status"] = Status(values["status"])
         return cls(**values)
 
 
 # ``dataclasses.fields`` rebuilds its tuple on every call: visible in a 1000-event profile.
-_STATE_NAMES = tuple(f.name for f in dataclasses.fields(DossierState))
+STATE_NAMES = tuple(f.name for f in dataclasses.fields(DossierState))
 
 
 def _local_date(value: datetime | None, zone: ZoneInfo) -> date | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 from collections import defaultdict
@@ -14,7 +13,7 @@ from sqlalchemy import Boolean, Date, Integer, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import UTCDateTime, chunks, dialect_insert, dialect_of, driver_connection, utcnow
-from app.dossiers.fold import DossierState, FoldEvent, Status, fold
+from app.dossiers.fold import STATE_NAMES, DossierState, FoldEvent, Status, fold
 from app.dossiers.models import Dossier, DossierEvent
 from app.metrics import rollups
 from app.metrics.rollups import pg_upsert_with_rollups
@@ -87,7 +86,6 @@ _PG_LOCK = (
 )
 
 
-_STATE_COLUMNS = [f.name for f in dataclasses.fields(DossierState)]
 _FOLD_NAMES = [c.key for c in _EVENT_FOLD_COLUMNS]
 
 
@@ -127,7 +125,7 @@ def _pg_text_names(names: tuple[str, ...]) -> frozenset[str]:
     return frozenset(n for n in names if _pg_array_type(table.c[n]) == "text[]")
 
 
-_PG_LOAD_STATES = f"SELECT {', '.join(_STATE_COLUMNS)} FROM dossiers WHERE code = ANY($1::text[])"
+_PG_LOAD_STATES = f"SELECT {', '.join(STATE_NAMES)} FROM dossiers WHERE code = ANY($1::text[])"
 _PG_LOAD_EVENTS = (
     f"SELECT {', '.join(_FOLD_NAMES)} FROM dossier_events WHERE dossier_code = ANY($1::text[])"
 )
@@ -167,7 +165,7 @@ async def load_states(session: AsyncSession, codes: Sequence[str]) -> dict[str, 
             out[state.code] = state
         return out
     table = Dossier.__table__
-    columns = [table.c[name] for name in _STATE_COLUMNS]
+    columns = [table.c[name] for name in STATE_NAMES]
     for part in chunks(sorted(codes), IN_CHUNK):
         rows = await session.execute(select(*columns).where(table.c.code.in_(part)))
         for row in rows.mappings():

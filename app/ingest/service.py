@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import operator
@@ -28,7 +27,7 @@ from app.db import (
     driver_errors,
     utcnow,
 )
-from app.dossiers.fold import Channel, DossierState, Status
+from app.dossiers.fold import STATE_NAMES, Channel, DossierState, Status
 from app.dossiers.models import DossierEvent
 from app.dossiers.service import (
     IN_CHUNK,
@@ -246,11 +245,15 @@ async def _store(
     return outcome
 
 
+# The stored columns of an event, in the order of ``_event_values`` between source and
+# ingested_at: the batch insert and the single-event insert below both use it.
+_INSERT_EVENT = """INSERT INTO dossier_events (source, event_id, dossier_code, status,
+    occurred_at, unit_code, procedure_code, sector_code, channel, received_at, due_at,
+    components_total, components_digitized, result_digitized, result_signed, fee_required,
+    paid_online, body_hash, payload, ingested_at)"""
+
 _PG_INSERT_EVENTS = f"""
-INSERT INTO dossier_events (source, event_id, dossier_code, status, occurred_at, unit_code,
-    procedure_code, sector_code, channel, received_at, due_at, components_total,
-    components_digitized, result_digitized, result_signed, fee_required, paid_online,
-    body_hash, payload, ingested_at)
+{_INSERT_EVENT}
 SELECT $1, e, d, s, o, u, p, sc, ch, r, du, ct, cd, rd, rs, fr, po, h, pl::json, $2
 FROM unnest({pg_text_array("$3")}, {pg_text_array("$4")}, {pg_text_array("$5")},
     $6::timestamptz[], {pg_text_array("$7")}, {pg_text_array("$8")}, {pg_text_array("$9")},
@@ -329,13 +332,9 @@ def _event_values(item: _Valid) -> tuple[Any, ...]:
 # (a batch locks after, so that concurrent batches of one sync queue less): the statement
 # then starts after the lock, and in READ COMMITTED it sees every event and dossier row
 # committed by the lock's previous holders, so the state it reads is the one to fold on.
-_STATE_NAMES = tuple(f.name for f in dataclasses.fields(DossierState))
 _PG_INSERT_ONE = f"""
 WITH ins AS (
-    INSERT INTO dossier_events (source, event_id, dossier_code, status, occurred_at, unit_code,
-        procedure_code, sector_code, channel, received_at, due_at, components_total,
-        components_digitized, result_digitized, result_signed, fee_required, paid_online,
-        body_hash, payload, ingested_at)
+    {_INSERT_EVENT}
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
         $19::json, $20)
     RETURNING 1
@@ -350,7 +349,7 @@ WITH ins AS (
     WHERE $7 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM procedures WHERE procedures.code = $7)
     ON CONFLICT (code) DO NOTHING
 )
-SELECT (SELECT count(*) FROM ins) AS inserted, {", ".join(f"d.{n}" for n in _STATE_NAMES)}
+SELECT (SELECT count(*) FROM ins) AS inserted, {", ".join(f"d.{n}" for n in STATE_NAMES)}
 FROM (VALUES (1)) AS one LEFT JOIN dossiers AS d ON d.code = $3
 """
 
