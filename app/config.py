@@ -81,6 +81,35 @@ class Settings(BaseSettings):
         description="National format: error_code answered on success (some clients expect 00).",
     )
 
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Single sign-on: the OpenID Connect issuer (https, or http on loopback). "
+        "With oidc_audience set, bearer JWTs it signed are accepted.",
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="Single sign-on: the `aud` a token must carry."
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="Single sign-on: the JWKS address (default: from the issuer's "
+        "/.well-known/openid-configuration).",
+    )
+    oidc_scopes_claim: str = Field(
+        default="scope", description="Single sign-on: the claim holding read/ingest/admin."
+    )
+    oidc_units_claim: str = Field(
+        default="onestop_units", description="Single sign-on: the claim holding unit codes."
+    )
+
+    @field_validator("oidc_issuer", "oidc_jwks_url")
+    @classmethod
+    def _secure_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from app.auth.oidc import check_url
+
+        return check_url(value.strip())
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: object) -> object:

@@ -187,8 +187,13 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 
 
 def install_handlers(app: FastAPI) -> None:
-    async def app_error(_: Request, exc: Exception) -> JSONResponse:
+    async def app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
+        if isinstance(exc, Unauthorized | Forbidden):
+            from app.auth import audit  # the audit log (auth.denied); never the token
+
+            reason = str(exc.extra.get("reason", exc.code))
+            await audit.denied(request, exc.status_code, reason, exc.message)
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 

@@ -13,17 +13,16 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from app.auth.deps import RequireRead
+from app.auth import audit
+from app.auth.scope import Access, ReadAccess, units_for
 from app.db import Database, get_database
 from app.dossiers.models import Dossier
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
 from app.metrics.service import check_dates
-from app.reference.models import Unit
-from app.reference.service import subtree_codes
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
@@ -98,13 +97,14 @@ async def _csv_chunks(
 
 @router.get(
     "/dossiers.csv",
-    dependencies=[RequireRead],
     summary="Export the dossiers received in a period (CSV, streamed)",
     description="One row per dossier whose receipt (local `received_date`) falls in "
     "`from` … `to` (inclusive), optionally only the `unit` subtree, ordered by receipt date "
     "then code: its folded state (the columns of `GET /api/v1/dossiers/{code}`), instants in "
     "ONESTOP_TIMEZONE with their offset, empty cells for nulls. UTF-8 with a byte-order mark. "
-    "Streamed: any size, constant server memory. `limit` caps the rows.",
+    "Streamed: any size, constant server memory. `limit` caps the rows. A key scoped to "
+    "units exports only their dossiers (`unit` outside them: 403). Each export is recorded "
+    "in the audit log (`export.dossiers`).",
     response_class=StreamingResponse,
     responses={
         200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}},
@@ -113,6 +113,7 @@ async def _csv_chunks(
     },
 )
 async def export_dossiers(
+    request: Request,
     from_: date = Query(alias="from", description="First receipt day, inclusive."),
     to: date = Query(description="Last receipt day, inclusive."),
     unit: Annotated[
@@ -120,15 +121,14 @@ async def export_dossiers(
         Query(min_length=1, max_length=64, description="Only this unit and its descendants."),
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000_000, description="Most rows.")] = None,
+    access: Access = ReadAccess,
     db: Database = Depends(get_database),
 ) -> StreamingResponse:
     check_dates(from_, to)
-    units: list[str] | None = None
-    if unit is not None:
-        async with db.read_sessionmaker() as session:
-            if await session.get(Unit, unit) is None:
-                raise NotFound(f"no unit with code '{unit}'")
-            units = await subtree_codes(session=session, root=unit)
+    async with db.read_sessionmaker() as session:
+        units = await units_for(session, access, unit)
+    details = {"from": from_.isoformat(), "to": to.isoformat(), "unit": unit, "limit": limit}
+    await audit.record_now(db, request, "export.dossiers", target=unit, details=details)
     return StreamingResponse(
         _csv_chunks(db, from_, to, units, limit),
         media_type=CSV_MEDIA_TYPE,

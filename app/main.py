@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from app import dashboard, health
+from app.auth.routes import audit_router
 from app.auth.routes import router as auth_router
 from app.caching import MetricCaching
 from app.config import Settings, get_settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
     for router in (health.router, auth_router, ingest_router, reference_router, dossiers_router):
         app.include_router(router)
+    app.include_router(audit_router)
     app.include_router(calendar_router)
     app.include_router(status_router)
     app.include_router(observability_router)

@@ -1,6 +1,6 @@
 """Imports every table so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, AuditEntry
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
 from app.reference.calendar import WorkDay
@@ -8,6 +8,7 @@ from app.reference.models import CalendarOverride, Procedure, Unit
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Base",
     "CalendarOverride",
     "Dossier",

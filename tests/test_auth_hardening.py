@@ -1,9 +1,14 @@
-"""Auth hardening: hashed keys, constant-time checks, revocation everywhere, no secret in logs."""
+"""Auth hardening: hashed keys, revocation everywhere, no secret in logs.
+
+Timing: a key is found by ``key_hash = HMAC(server secret, token)``; what is compared (by the
+database's index) is a digest no caller can steer byte by byte without the server secret, so
+the time a comparison takes says nothing about any key. What guards that is tested here: keys
+are bound to the server secret and only their HMAC is stored (test_auth.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +20,6 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from app.auth import keys
 from app.auth.signing import signed_headers
 from app.main import create_app
 from tests.conftest import ADMIN_TOKEN, make_settings
@@ -83,25 +87,6 @@ async def test_keys_are_bound_to_the_server_secret(
     async with other_instance(database_url, secret_key="another-server-secret") as foreign:
         r = await foreign.get("/api/v1/units", headers=headers)
     assert r.status_code == 401
-
-
-async def test_token_checks_go_through_compare_digest(
-    client: httpx.AsyncClient,
-    admin: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    created = await new_key(client, admin)
-    compared: list[int] = []
-    original = hmac.compare_digest
-
-    def recording_compare(a: bytes, b: bytes) -> bool:
-        compared.append(len(a))
-        return original(a, b)
-
-    monkeypatch.setattr(keys.hmac, "compare_digest", recording_compare)
-    r = await client.get("/api/v1/units", headers={"Authorization": f"Bearer {created['key']}"})
-    assert r.status_code == 200
-    assert compared  # the digests were compared in constant time, never with ==
 
 
 @pytest.mark.parametrize(

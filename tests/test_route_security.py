@@ -15,6 +15,8 @@ SCOPES = {
     ("POST", "/api/v1/admin/api-keys"): "admin",
     ("GET", "/api/v1/admin/api-keys"): "admin",
     ("DELETE", "/api/v1/admin/api-keys/{key_id}"): "admin",
+    ("POST", "/api/v1/admin/api-keys/{key_id}/rotate"): "admin",
+    ("GET", "/api/v1/admin/audit"): "admin",
     ("POST", "/api/v1/events"): "ingest",
     ("POST", "/api/v1/events/batch"): "ingest",
     ("PUT", "/api/v1/units/{code}"): "admin",

@@ -4,29 +4,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
-from app.auth import signing
+from app.auth import oidc, signing, usage
 from app.auth.keys import Scope, hash_secret, same
 from app.auth.models import ApiKey
-from app.db import Database, get_database, pooled_driver
+from app.db import Database, get_database, pooled_driver, utcnow
 from app.errors import Forbidden, Unauthorized
 
-_bearer = HTTPBearer(auto_error=False, description="An API key, or the bootstrap admin token.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key, a single sign-on token (JWT), or the bootstrap admin token.",
+)
 
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller: an API key, the bootstrap admin token, or a single sign-on token.
+
+    ``units``: the roots of the unit subtrees the caller is limited to; ``None``: every unit
+    (an admin is never scoped). ``kind`` is the audit log's actor kind.
+    """
+
     key_id: str | None
     name: str
     source: str
     scopes: frozenset[Scope]
     signing: bool = False
+    units: tuple[str, ...] | None = None
+    kind: str = "api_key"
 
     def allows(self, scope: Scope) -> bool:
         return Scope.admin in self.scopes or scope in self.scopes
@@ -41,18 +53,25 @@ class Credential:
 
     digest: str
     admin: Principal | None = None  # the bootstrap admin token: no key to look up
+    jwt: str | None = field(default=None, repr=False)  # a single sign-on token (never logged)
 
 
 def _credential(
     request: Request, credentials: HTTPAuthorizationCredentials | None, db: Database
 ) -> Credential:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorized("missing bearer token")
+        raise Unauthorized("missing bearer token", reason="missing")
     server_secret = request.app.state.hashing_secret
     digest = hash_secret(credentials.credentials, server_secret)
     admin_token = db.settings.admin_token
     if admin_token and same(digest, hash_secret(admin_token, server_secret)):
-        return Credential(digest, Principal(None, "admin-token", ADMIN_SOURCE, frozenset(Scope)))
+        return Credential(
+            digest,
+            Principal(None, "admin-token", ADMIN_SOURCE, frozenset(Scope), kind="admin_token"),
+        )
+    token = credentials.credentials
+    if oidc.looks_like_jwt(token) and oidc.configured(db.settings):
+        return Credential(digest, jwt=token)
     return Credential(digest)
 
 
@@ -84,13 +103,32 @@ async def resolve(
     transaction) to read it on, instead of one of its own from the pool.
     """
     if credential.admin is not None:
+        request.state.principal = credential.admin
         return credential.admin
+    if credential.jwt is not None:
+        principal = await oidc.principal(request.app, db.settings, credential.jwt)
+        request.state.principal = principal
+        return principal
     digest = credential.digest
     key = await (_stored_key(db, digest) if driver is None else _pg_key(driver, digest))
-    if key is None or not same(key.key_hash, digest):
-        raise Unauthorized("unknown or revoked token")
+    now = utcnow()
+    if key is None:
+        raise Unauthorized("unknown or revoked token", reason="unknown")
+    if key.previous:
+        # found by the secret before the last rotation: valid until its grace period ends
+        grace = key.previous_expires_at
+        if grace is None or grace <= now:
+            raise Unauthorized("this key was rotated: use its new secret", reason="rotated")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise Unauthorized("this key has expired", reason="expired")
+    await usage.touch(db, key.id, key.last_used_at, now, driver)
     principal = Principal(
-        key.id, key.name, key.source, frozenset(Scope(s) for s in key.scopes), key.signing
+        key.id,
+        key.name,
+        key.source,
+        frozenset(Scope(s) for s in key.scopes),
+        key.signing,
+        tuple(key.units) if key.units is not None else None,
     )
     request.state.principal = principal
     return principal
@@ -99,64 +137,109 @@ async def resolve(
 async def admit(request: Request, principal: Principal, scope: Scope) -> Principal:
     """403 unless ``principal`` holds ``scope``; for ``ingest``, a signing key's signature."""
     if not principal.allows(scope):
-        raise Forbidden(f"this token lacks the '{scope.value}' scope")
+        raise Forbidden(f"this token lacks the '{scope.value}' scope", reason="scope")
     if scope is Scope.ingest:
         await signing.enforce(request, principal)  # keys created with signing: true
     return principal
 
 
-_PG_KEY = (
-    "SELECT id, name, source, scopes, signing, key_hash FROM api_keys "
-    "WHERE key_hash = $1 AND revoked_at IS NULL"
+_KEY_COLUMNS = (
+    "id, name, source, scopes, signing, key_hash, units, expires_at, last_used_at, "
+    "previous_key_hash, previous_expires_at"
 )
+_PG_KEY = f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+_PG_PREVIOUS_KEY = (
+    f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE previous_key_hash = $1 AND revoked_at IS NULL"
+)
+
+
+def _json_list(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    return json.loads(value) if isinstance(value, str) else list(value)
 
 
 async def _pg_key(driver: Any, digest: str) -> _KeyRow | None:
     """The live key row with this hash (PostgreSQL): one prepared statement sent straight to
     asyncpg (the driver caches it per connection); SQLAlchemy's compile and result machinery
-    cost more than the query."""
+    cost more than the query. A secret replaced by a rotation is looked up second (only an
+    unknown secret pays that second query)."""
     row = await driver.fetchrow(_PG_KEY, digest)
+    previous = row is None
+    if previous:
+        row = await driver.fetchrow(_PG_PREVIOUS_KEY, digest)
     if row is None:
         return None
-    scopes = row["scopes"]
     return _KeyRow(
+        previous,
         row["id"],
         row["name"],
         row["source"],
-        json.loads(scopes) if isinstance(scopes, str) else scopes,
+        _json_list(row["scopes"]) or [],
         row["signing"],
         row["key_hash"],
+        _json_list(row["units"]),
+        row["expires_at"],
+        row["last_used_at"],
+        row["previous_key_hash"],
+        row["previous_expires_at"],
     )
 
 
-async def _stored_key(db: Database, digest: str) -> Any:
+async def _stored_key(db: Database, digest: str) -> _KeyRow | None:
     """The live key row with this hash, or None, on a pooled connection of its own.
 
     PostgreSQL: ``_pg_key`` on a connection that opens no transaction; a failing driver call
-    drops the connection from the pool. Other backends: one Core ``SELECT`` in autocommit.
+    drops the connection from the pool. Other backends: Core ``SELECT``s in autocommit.
     """
     if db.dialect == "postgresql":
         async with pooled_driver(db) as driver:
             return await _pg_key(driver, digest)
+    table = ApiKey.__table__
     async with db.engine.connect() as connection:
         connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        return (
-            await connection.execute(
-                select(ApiKey.__table__).where(
-                    ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+        for previous, column in ((False, table.c.key_hash), (True, table.c.previous_key_hash)):
+            m = (
+                (
+                    await connection.execute(
+                        select(table).where(column == digest, table.c.revoked_at.is_(None))
+                    )
                 )
+                .mappings()
+                .first()
             )
-        ).first()
+            if m is not None:
+                return _KeyRow(
+                    previous,
+                    m["id"],
+                    m["name"],
+                    m["source"],
+                    list(m["scopes"]),
+                    m["signing"],
+                    m["key_hash"],
+                    None if m["units"] is None else list(m["units"]),
+                    m["expires_at"],
+                    m["last_used_at"],
+                    m["previous_key_hash"],
+                    m["previous_expires_at"],
+                )
+    return None
 
 
 @dataclass(frozen=True)
 class _KeyRow:
+    previous: bool  # found by the secret a rotation replaced, not the current one
     id: str
     name: str
     source: str
     scopes: list[str]
     signing: bool
     key_hash: str
+    units: list[str] | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    previous_key_hash: str | None = None
+    previous_expires_at: datetime | None = None
 
 
 def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from app.auth.scope import EVERYTHING
 from app.db import Database
 from app.metrics import service
 from app.metrics.export import csv_text
@@ -29,7 +30,8 @@ async def write_report(
     """
     service.check_dates(first, last)
     async with db.read_sessionmaker() as session:
-        scope = await service.scope_of(session, unit=unit, level=None)
+        # the command line runs on the host with the database's credentials: every unit
+        scope = await service.scope_of(session, unit=unit, level=None, access=EVERYTHING)
         report = await processing.processing_report(
             session,
             scope=scope,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import RequireRead
+from app.auth.scope import Access, ReadAccess
 from app.db import ReadSessionDep
 from app.dossiers.lists import DossierList, ListQuery, ListState, list_dossiers
 from app.dossiers.models import Dossier, DossierEvent
@@ -23,7 +23,6 @@ router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 @router.get(
     "",
     response_model=DossierList,
-    dependencies=[RequireRead],
     summary="Dossiers to urge units with",
     description="`open`: received and not yet resolved, withdrawn, stopped or refused; "
     "`overdue`: open past due_at; `due_soon`: open, not yet due, due within `due_within` "
@@ -49,11 +48,12 @@ async def get_dossiers(
     to: date | None = Query(None, description="Last day, inclusive."),
     page: int = Query(1, ge=1, le=100_000),
     page_size: int = Query(50, ge=1, le=500),
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> DossierList:
     if from_ is not None and to is not None:
         check_dates(from_, to)
-    scope = await scope_of(session, unit=unit, level=None)
+    scope = await scope_of(session, unit=unit, level=None, access=access)
     now = datetime.now(UTC)
     today = now.astimezone(request.app.state.settings.zone).date()
     query = ListQuery(state, from_, to, due_within, page, page_size)
@@ -66,17 +66,21 @@ async def get_dossiers(
 @router.get(
     "/{code}",
     response_model=DossierOut,
-    dependencies=[RequireRead],
     summary="A dossier's state and events",
     description="The current state is the fold of all the dossier's events ordered by "
-    "(`occurred_at`, `event_id`): later non-null fields overwrite earlier ones.",
+    "(`occurred_at`, `event_id`): later non-null fields overwrite earlier ones. A dossier "
+    "of a unit outside a scoped key's units is 404, like one that does not exist.",
     responses={**AUTH_RESPONSES, **responses(NotFound)},
 )
 async def get_dossier(
     code: Annotated[str, Path(min_length=1, max_length=64)],
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> DossierOut:
-    dossier = await session.get(Dossier, code)
+    scope = await scope_of(session, unit=None, level=None, access=access)
+    dossier = (
+        await session.execute(select(Dossier).where(Dossier.code == code, *scope.where()))
+    ).scalar_one_or_none()
     if dossier is None:
         raise NotFound(f"no dossier with code '{code}'")
     events = (

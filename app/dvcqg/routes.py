@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.auth.deps import Principal, require_scope
 from app.auth.keys import Scope
+from app.auth.scope import ingest_units
 from app.db import Database, get_database
 from app.dvcqg import service
 from app.dvcqg.schemas import (
@@ -120,7 +121,8 @@ async def sync_dossiers(
     records = await _records(request, db)
     if isinstance(records, JSONResponse):
         return records
-    return await service.sync_dossiers(db, source=principal.source, records=records)
+    units = await ingest_units(db, principal)
+    return await service.sync_dossiers(db, source=principal.source, records=records, units=units)
 
 
 @router.post(
@@ -147,7 +149,8 @@ async def sync_progress(
     steps = await _records(request, db)
     if isinstance(steps, JSONResponse):
         return steps
-    return await service.sync_progress(db, source=principal.source, steps=steps)
+    units = await ingest_units(db, principal)
+    return await service.sync_progress(db, source=principal.source, steps=steps, units=units)
 
 
 # Models the request bodies refer to, added to the OpenAPI components by app.main.

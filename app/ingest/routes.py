@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.auth.deps import Credential, Principal, admit, read_credential, require_scope, resolve
 from app.auth.keys import Scope
+from app.auth.scope import ingest_units
 from app.db import Database, get_database, pooled_driver
 from app.errors import (
     AUTH_RESPONSES,
@@ -47,8 +48,10 @@ async def read_json(request: Request) -> Any:
         raise Unprocessable(f"body is not valid UTF-8 JSON: {exc.msg}", ["body"]) from None
 
 
-def validation_context(db: Database) -> ValidationContext:
-    return ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds)
+async def validation_context(db: Database, principal: Principal) -> ValidationContext:
+    """The context of an ingest caller's events (a scoped key: the units it may push for)."""
+    units = await ingest_units(db, principal)
+    return ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds, units)
 
 
 @router.post(
@@ -80,12 +83,12 @@ async def push_event(
     # The key is looked up here rather than by ``require_scope``: on PostgreSQL on the same
     # pooled connection that then stores the event (docs/performance.md, "Single POST").
     # Same checks in the same order: token, key, scope, signature, then the body.
-    ctx = validation_context(db)
     if db.dialect == "postgresql":
         async with pooled_driver(db) as driver:
             principal = await resolve(request, db, credential, driver)
             await admit(request, principal, Scope.ingest)
             body = await read_event(request)
+            ctx = await validation_context(db, principal)
             if not principal.signing:
                 outcome = await service.ingest_one(
                     db, driver, source=principal.source, item=body, ctx=ctx
@@ -94,6 +97,7 @@ async def push_event(
     else:
         principal = await admit(request, await resolve(request, db, credential), Scope.ingest)
         body = await read_event(request)
+    ctx = await validation_context(db, principal)
     # A signed request's id is recorded with its event: the session path (``ingest``).
     return acknowledge(await service.ingest(db, source=principal.source, items=[body], ctx=ctx))
 
@@ -150,7 +154,7 @@ async def push_batch(
             f"a batch holds at most {db.settings.max_batch} events; this one has {len(events)}"
         )
     outcome = await service.ingest(
-        db, source=principal.source, items=events, ctx=validation_context(db)
+        db, source=principal.source, items=events, ctx=await validation_context(db, principal)
     )
     # Written straight to JSON (``BatchOut``'s shape, documented by ``response_model``): a
     # model per item cost ~5 µs per event to build, validate and dump.

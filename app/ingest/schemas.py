@@ -51,11 +51,18 @@ class ValidationContext(BaseModel):
     zone: Any
     now: datetime
     max_future: timedelta
+    # a scoped ingest key: the unit codes it may push for (app.auth.scope.ingest_units)
+    units: frozenset[str] | None = None
 
     @classmethod
-    def make(cls, zone: ZoneInfo, max_future_seconds: int) -> ValidationContext:
+    def make(
+        cls, zone: ZoneInfo, max_future_seconds: int, units: frozenset[str] | None = None
+    ) -> ValidationContext:
         return cls(
-            zone=zone, now=datetime.now(UTC), max_future=timedelta(seconds=max_future_seconds)
+            zone=zone,
+            now=datetime.now(UTC),
+            max_future=timedelta(seconds=max_future_seconds),
+            units=units,
         )
 
 

@@ -96,6 +96,12 @@ def validate_items(
                 )
             )
             continue
+        if ctx.units is not None and event.unit_code not in ctx.units:
+            # a scoped key: nothing stored, and no unknown code registered
+            message = f"unit '{event.unit_code}' is outside this key's units"
+            error = ItemError(loc=["unit_code"], msg=message, type="unit_scope")
+            invalid.append(ItemOutcome(index, event.event_id, "invalid", [error]))
+            continue
         valid.append(_Valid(index, event, event.body_hash(), item))
     return valid, invalid
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import RequireRead
+from app.auth.scope import Access, ReadAccess
 from app.config import Settings
 from app.db import ReadSessionDep
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
@@ -32,7 +33,8 @@ UnitQuery = Annotated[
         max_length=64,
         pattern=r"^[^\x00-\x1f\x7f]+$",
         description="Root of the subtree counted (the unit and all its descendants); "
-        "default: all units. Unknown: 404.",
+        "default: all units (a key scoped to units: its units). Unknown: 404; outside a "
+        "scoped key's units (or unknown to it): 403.",
     ),
 ]
 LevelQuery = Annotated[
@@ -129,7 +131,6 @@ zero is null. `format=csv`: a header row, then the rows (UTF-8 with a byte-order
 @router.get(
     "/metrics/{family}",
     response_model=ANY_FAMILY,
-    dependencies=[RequireRead],
     summary="Delay, digitization and online metrics",
     description=FAMILY_DESCRIPTION,
     responses={
@@ -143,12 +144,18 @@ async def get_metrics(
     request: Request,
     query: MetricQuery = MetricQueryDep,
     format: Format = Query(Format.json, description="`json` or `csv`."),
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> Response:
     settings = settings_of(request)
     fields = f.FAMILY_FIELDS[family]
     rows = await service.metric_rows(
-        session, query=query, fields=fields, zone=settings.zone, now=datetime.now(UTC)
+        session,
+        query=query,
+        access=access,
+        fields=fields,
+        zone=settings.zone,
+        now=datetime.now(UTC),
     )
     if format is Format.csv:
         filename = f"{family.value}_{query.first}_{query.last}.csv"
@@ -162,7 +169,6 @@ async def get_metrics(
 @router.get(
     "/rankings",
     response_model=Ranking,
-    dependencies=[RequireRead],
     summary="Units ranked on a rate",
     description="The units of `level` under `unit` (without `level`: the unit's direct "
     "children, or the root units), each counted over its own subtree (a district with its "
@@ -191,6 +197,7 @@ async def get_rankings(
             description="The level label of the units ranked.",
         ),
     ] = None,
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> Ranking:
     if indicator not in f.RATES:
@@ -206,6 +213,7 @@ async def get_rankings(
         last=to,
         unit=unit,
         level=level,
+        access=access,
         zone=settings.zone,
         now=datetime.now(UTC),
     )

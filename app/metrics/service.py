@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound, Unprocessable
+from app.auth.scope import Access, units_for
+from app.errors import Unprocessable
 from app.metrics import formulas as f
 from app.metrics.queries import Aggregate, Bucket, GroupBy, GroupKey, Period, Scope, aggregate
 from app.metrics.queries import make_buckets as _make_buckets
 from app.reference.calendar import FIRST_DAY, LAST_DAY
 from app.reference.models import Procedure, Unit
-from app.reference.service import subtree, subtree_codes
+from app.reference.service import subtree
 
 MAX_PERIOD_DAYS = 3660  # about ten years
 
@@ -48,13 +49,12 @@ def check_dates(first: date, last: date) -> None:
         )
 
 
-async def scope_of(session: AsyncSession, *, unit: str | None, level: str | None) -> Scope:
-    """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``."""
-    if unit is None:
-        return Scope(None, level)
-    if await session.get(Unit, unit) is None:
-        raise NotFound(f"no unit with code '{unit}'")
-    return Scope(await subtree_codes(session=session, root=unit), level)
+async def scope_of(
+    session: AsyncSession, *, unit: str | None, level: str | None, access: Access
+) -> Scope:
+    """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``,
+    within what the caller may see (``app.auth.scope.units_for``: 403 outside it)."""
+    return Scope(await units_for(session, access, unit), level)
 
 
 def field_values(
@@ -129,12 +129,13 @@ async def metric_rows(
     session: AsyncSession,
     *,
     query: MetricQuery,
+    access: Access,
     fields: Sequence[str],
     zone: ZoneInfo,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """One row per (group, bucket), empty buckets as zeros, groups sorted, buckets in order."""
-    scope = await scope_of(session, unit=query.unit, level=query.level)
+    scope = await scope_of(session, unit=query.unit, level=query.level, access=access)
     buckets = make_buckets(query, zone, now)
     needs_histogram = any(n.startswith("processing_days") for n in fields)
     result = await aggregate(
@@ -192,15 +193,24 @@ async def ranking(
     last: date,
     unit: str | None,
     level: str | None,
+    access: Access,
     zone: ZoneInfo,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """The units of ``level`` under ``unit`` (default: the unit's children, or the roots), each
     counted over its own subtree, best first; equal rates share a rank (1, 1, 3); units whose
-    rate is null (nothing to count) come last with rank null."""
+    rate is null (nothing to count) come last with rank null.
+
+    A scoped caller without ``unit`` ranks as if ``unit`` were its scope's root; with several
+    roots, the roots themselves (or, with ``level``, the units of that level in the scope)."""
     rate = f.RATES[indicator]
-    scope = await scope_of(session, unit=unit, level=None)
-    units = await _ranked_units(session, unit=unit, level=level, scope=scope)
+    if unit is None and access.roots is not None and len(access.roots) == 1:
+        unit = access.roots[0]
+    scope = await scope_of(session, unit=unit, level=None, access=access)
+    if unit is None and access.roots is not None and level is None:
+        units = await _named_units(session, access.roots)
+    else:
+        units = await _ranked_units(session, unit=unit, level=level, scope=scope)
     buckets = _make_buckets(first, last, Period.none, zone, now)
     per_unit = await aggregate(
         session,
@@ -232,6 +242,11 @@ async def ranking(
             }
         )
     return _rank(scored, lower_is_better=rate.lower_is_better)
+
+
+async def _named_units(session: AsyncSession, codes: Sequence[str]) -> list[tuple[str, str | None]]:
+    stmt = select(Unit.code, Unit.name).where(Unit.code.in_(list(codes))).order_by(Unit.code)
+    return [(code, name) for code, name in (await session.execute(stmt)).all()]
 
 
 async def _ranked_units(

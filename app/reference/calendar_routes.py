@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import audit
 from app.auth.deps import RequireAdmin, RequireRead
 from app.db import ReadSessionDep, SessionDep
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
@@ -97,10 +98,21 @@ async def get_calendar(
     },
 )
 async def put_calendar_day(
-    day: DayPath, data: OverrideIn, response: Response, session: AsyncSession = SessionDep
+    request: Request,
+    day: DayPath,
+    data: OverrideIn,
+    response: Response,
+    session: AsyncSession = SessionDep,
 ) -> CalendarDayOut:
     override, created = await calendar.put_override(
         session=session, day=day, working=data.working, note=data.note
+    )
+    audit.record(
+        session,
+        request,
+        "calendar.put",
+        target=day.isoformat(),
+        details={"working": data.working, "note": data.note, "created": created},
     )
     response.status_code = 201 if created else 200
     return _out(
@@ -123,6 +135,9 @@ async def put_calendar_day(
     description="The date is a working day or not by default again.",
     responses={**AUTH_RESPONSES, **responses(NotFound, Unprocessable)},
 )
-async def delete_calendar_day(day: DayPath, session: AsyncSession = SessionDep) -> Response:
+async def delete_calendar_day(
+    request: Request, day: DayPath, session: AsyncSession = SessionDep
+) -> Response:
     await calendar.delete_override(session=session, day=day)
+    audit.record(session, request, "calendar.delete", target=day.isoformat())
     return Response(status_code=204)

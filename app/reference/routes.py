@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import audit
 from app.auth.deps import RequireAdmin, RequireRead
+from app.auth.scope import Access, ReadAccess, allowed_units
 from app.db import ReadSessionDep, SessionDep
 from app.errors import AUTH_RESPONSES, Unprocessable, responses
 from app.reference import service
@@ -40,9 +42,15 @@ CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x
     },
 )
 async def put_unit(
-    code: CodePath, data: UnitIn, response: Response, session: AsyncSession = SessionDep
+    request: Request,
+    code: CodePath,
+    data: UnitIn,
+    response: Response,
+    session: AsyncSession = SessionDep,
 ) -> UnitOut:
     unit, created = await service.put_unit(session=session, code=code, data=data)
+    details = {**data.model_dump(mode="json"), "created": created}
+    audit.record(session, request, "unit.put", target=code, details=details)
     response.status_code = 201 if created else 200
     return UnitOut.model_validate(unit)
 
@@ -50,19 +58,21 @@ async def put_unit(
 @router.get(
     "/units",
     response_model=UnitTree | UnitList,
-    dependencies=[RequireRead],
     summary="The unit tree",
     description="Without parameters: the tree, roots first, each unit with its `children`. "
     "`flat=true`: one list. `unregistered=true`: only the codes seen in events but never "
-    "described (`false`: only described ones); always a flat list.",
+    "described (`false`: only described ones); always a flat list. A key scoped to units "
+    "sees only their subtrees (each root then a root of the tree).",
     responses=AUTH_RESPONSES,
 )
 async def get_units(
     unregistered: bool | None = Query(None, description="Filter on registration."),
     flat: bool = Query(False, description="A flat list instead of the tree."),
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> UnitTree | UnitList:
-    units = await service.list_units(session=session, unregistered=unregistered)
+    codes = await allowed_units(session, access)
+    units = await service.list_units(session=session, unregistered=unregistered, codes=codes)
     if flat or unregistered is not None:
         return UnitList(units=[UnitOut.model_validate(u) for u in units])
     return UnitTree(units=service.build_tree(units))
@@ -78,9 +88,15 @@ async def get_units(
     responses={201: {"model": ProcedureOut, "description": "Created."}, **AUTH_RESPONSES},
 )
 async def put_procedure(
-    code: CodePath, data: ProcedureIn, response: Response, session: AsyncSession = SessionDep
+    request: Request,
+    code: CodePath,
+    data: ProcedureIn,
+    response: Response,
+    session: AsyncSession = SessionDep,
 ) -> ProcedureOut:
     procedure, created = await service.put_procedure(session=session, code=code, data=data)
+    details = {**data.model_dump(mode="json"), "created": created}
+    audit.record(session, request, "procedure.put", target=code, details=details)
     response.status_code = 201 if created else 200
     return ProcedureOut.model_validate(procedure)
 

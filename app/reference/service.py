@@ -47,8 +47,13 @@ async def _check_no_cycle(session: AsyncSession, code: str, parent_code: str) ->
         ).scalar_one_or_none()
 
 
-async def list_units(*, session: AsyncSession, unregistered: bool | None = None) -> list[Unit]:
+async def list_units(
+    *, session: AsyncSession, unregistered: bool | None = None, codes: Sequence[str] | None = None
+) -> list[Unit]:
+    """The units (``codes``: only those; a scoped caller's subtrees)."""
     stmt = select(Unit).order_by(Unit.code)
+    if codes is not None:
+        stmt = stmt.where(Unit.code.in_(list(codes)))
     if unregistered is not None:
         stmt = stmt.where(Unit.registered.is_(not unregistered))
     return list((await session.execute(stmt)).scalars())

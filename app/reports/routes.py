@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import RequireRead
+from app.auth import audit
+from app.auth.scope import Access, ReadAccess
 from app.db import ReadSessionDep
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
 from app.metrics import service
@@ -67,7 +68,6 @@ UnitQuery = Annotated[
 @router.get(
     "/reports/processing",
     response_model=ProcessingReportOut,
-    dependencies=[RequireRead],
     summary="Form II.06a: situation and results of handling dossiers",
     description="One row per sector (or procedure) and a total: received (total = carried "
     "over + received in the period; online; direct or postal; carried over from the last "
@@ -94,10 +94,11 @@ async def get_processing_report(
         processing.ReportGroup.sector, description="`sector` or `procedure`."
     ),
     format: ReportFormat = Query(ReportFormat.json, description="`json`, `csv` or `xlsx`."),
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> Any:
     service.check_dates(from_, to)
-    scope = await service.scope_of(session, unit=unit, level=None)
+    scope = await service.scope_of(session, unit=unit, level=None, access=access)
     settings = request.app.state.settings
     report = await processing.processing_report(
         session,
@@ -109,9 +110,13 @@ async def get_processing_report(
         now=datetime.now(UTC),
     )
     stem = f"II06a_{from_}_{to}"
+    if format is not ReportFormat.json:  # a file taken away: recorded in the audit log
+        details = {"form": "II.06a", "format": format.value, "from": str(from_), "to": str(to)}
+        await audit.record_now(
+            request.app.state.db, request, "report.download", target=unit, details=details
+        )
     if format is ReportFormat.xlsx:
-        unit_row = await session.get(Unit, unit) if unit else None
-        label = (unit_row.name or unit_row.code) if unit_row else "Tất cả đơn vị"
+        label = await _unit_label(session, unit, access)
         return Response(
             processing.xlsx_bytes(report, label),
             media_type=XLSX_MEDIA_TYPE,
@@ -132,6 +137,18 @@ async def get_processing_report(
             "total": report.total,
         }
     )
+
+
+async def _unit_label(session: AsyncSession, unit: str | None, access: Access) -> str:
+    """The form's title unit: the one asked for, else the caller's units, else all units."""
+    codes = [unit] if unit else list(access.roots or [])
+    if not codes:
+        return "Tất cả đơn vị"
+    names = []
+    for code in codes:
+        row = await session.get(Unit, code)
+        names.append((row.name or row.code) if row else code)
+    return ", ".join(names)
 
 
 class ScorecardIndicator(BaseModel):
@@ -174,7 +191,6 @@ class ScorecardGroup(StrEnum):
 @router.get(
     "/metrics/scorecard",
     response_model=Scorecard,
-    dependencies=[RequireRead],
     summary="Decision 766 scorecard (the groups this data supports)",
     description="Processing progress (on_time_rate, max 20), online submission (online_rate, "
     "12), online payment (online_payment_rate, 10), digitization: electronic result "
@@ -198,6 +214,7 @@ async def get_scorecard(
         ),
     ] = None,
     group_by: ScorecardGroup = Query(ScorecardGroup.none, description="`none` or `unit`."),
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> Scorecard:
     service.check_dates(from_, to)
@@ -206,6 +223,7 @@ async def get_scorecard(
     rows = await service.metric_rows(
         session,
         query=query,
+        access=access,
         fields=scorecard.SCORECARD_FIELDS,
         zone=settings.zone,
         now=datetime.now(UTC),
