@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -106,8 +108,6 @@ class Settings(BaseSettings):
     def _secure_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        from app.auth.oidc import check_url
-
         return check_url(value.strip())
 
     @field_validator("cors_origins", mode="before")
@@ -149,6 +149,24 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as fh:
                     fh.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> str:
+    """An issuer or JWKS address must be https, except on a loopback address."""
+    scheme = urlsplit(url).scheme
+    if scheme == "https" or (scheme == "http" and is_loopback(url)):
+        return url
+    raise ValueError("must be an https URL (http only on a loopback address)")
 
 
 @lru_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -186,14 +187,18 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def install_handlers(app: FastAPI) -> None:
+DeniedHook = Callable[[Request, int, str, str], Awaitable[None]]
+
+
+def install_handlers(app: FastAPI, on_denied: DeniedHook | None = None) -> None:
+    """The JSON error handlers; ``on_denied(request, status, reason, message)`` is awaited for
+    every 401 and 403 (the audit log's ``auth.denied``; it never sees the token)."""
+
     async def app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        if isinstance(exc, Unauthorized | Forbidden):
-            from app.auth import audit  # the audit log (auth.denied); never the token
-
+        if on_denied is not None and isinstance(exc, Unauthorized | Forbidden):
             reason = str(exc.extra.get("reason", exc.code))
-            await audit.denied(request, exc.status_code, reason, exc.message)
+            await on_denied(request, exc.status_code, reason, exc.message)
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 

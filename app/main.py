@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from app import dashboard, health
+from app.auth import audit
 from app.auth.routes import audit_router
 from app.auth.routes import router as auth_router
 from app.caching import MetricCaching
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONResponse,
     )
-    install_handlers(app)
+    install_handlers(app, on_denied=audit.denied)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(MetricCaching, max_age=settings.cache_max_age_seconds)
     if settings.cors_origins:

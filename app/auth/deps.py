@@ -106,7 +106,10 @@ async def resolve(
         request.state.principal = credential.admin
         return credential.admin
     if credential.jwt is not None:
-        principal = await oidc.principal(request.app, db.settings, credential.jwt)
+        who = await oidc.identity(request.app, db.settings, credential.jwt)
+        principal = Principal(
+            who.subject or None, who.name, who.source, who.scopes, units=who.units, kind="oidc"
+        )
         request.state.principal = principal
         return principal
     digest = credential.digest

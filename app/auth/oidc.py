@@ -18,21 +18,16 @@ map the claim must not hand out the whole province.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
 import jwt
 
 from app.auth.keys import KEY_PREFIX, Scope
-from app.config import Settings
+from app.config import Settings, check_url
 from app.errors import Forbidden, ServiceUnavailable, Unauthorized
-
-if TYPE_CHECKING:
-    from app.auth.deps import Principal
 
 REFETCH_SECONDS = 30.0
 LEEWAY_SECONDS = 30
@@ -47,24 +42,6 @@ def configured(settings: Settings) -> bool:
 def looks_like_jwt(token: str) -> bool:
     """Three dot-separated parts, and not one of our own keys."""
     return token.count(".") == 2 and not token.startswith(KEY_PREFIX)
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> str:
-    """An issuer or JWKS address must be https, except on a loopback address."""
-    scheme = urlsplit(url).scheme
-    if scheme == "https" or (scheme == "http" and is_loopback(url)):
-        return url
-    raise ValueError("must be an https URL (http only on a loopback address)")
 
 
 @dataclass(frozen=True)
@@ -196,10 +173,19 @@ async def claims(app: Any, settings: Settings, token: str) -> dict[str, Any]:
     return verified
 
 
-async def principal(app: Any, settings: Settings, token: str) -> Principal:
-    """The caller a verified token names, with its scopes and units from the claims."""
-    from app.auth.deps import Principal
+@dataclass(frozen=True)
+class Identity:
+    """Who a verified token names: its subject, scopes and units (None: an admin)."""
 
+    subject: str
+    name: str
+    source: str
+    scopes: frozenset[Scope]
+    units: tuple[str, ...] | None
+
+
+async def identity(app: Any, settings: Settings, token: str) -> Identity:
+    """The caller a verified token names, with its scopes and units from the claims."""
     verified = await claims(app, settings, token)
     words = _words(verified.get(settings.oidc_scopes_claim)) or []
     scopes = frozenset(Scope(w) for w in words if w in Scope.__members__)
@@ -216,11 +202,4 @@ async def principal(app: Any, settings: Settings, token: str) -> Principal:
             )
         units = tuple(dict.fromkeys(claimed))
     client = str(verified.get("azp") or subject)
-    return Principal(
-        key_id=subject or None,
-        name=name[:256],
-        source=f"oidc:{client}"[:128],
-        scopes=scopes,
-        units=units,
-        kind="oidc",
-    )
+    return Identity(subject, name[:256], f"oidc:{client}"[:128], scopes, units)
