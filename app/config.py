@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     oidc_units_claim: str = Field(
         default="onestop_units", description="Single sign-on: the claim holding unit codes."
     )
+    oidc_jwks_refetch_seconds: float = Field(
+        default=30.0,
+        ge=0.1,
+        description="Single sign-on: the JWKS is fetched again on an unknown kid at most this "
+        "often.",
+    )
 
     @field_validator("oidc_issuer", "oidc_jwks_url")
     @classmethod

@@ -82,3 +82,37 @@ async def test_an_unreachable_database_is_one_clear_line(unused_tcp_port: int) -
     assert "ConnectionRefusedError" in listed.output
     assert "cannot migrate ONESTOP_DATABASE_URL" in migrating.output
     assert "Traceback" not in listed.output + migrating.output
+
+
+async def test_list_shows_full_ids_units_and_expiry_and_rotate_gives_a_new_secret(
+    database_url: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    body = {"name": "P", "level": "province", "parent_code": None}
+    assert (await client.put("/api/v1/units/P", json=body, headers=admin)).is_success
+    created = await run_cli(
+        database_url,
+        ["api-key", "create", "--name", "tinh", "--scope", "read", "--unit", "P"]
+        + ["--expires-at", "2099-01-01T00:00:00+07:00"],
+    )
+    assert created.exit_code == 0, created.output
+    old = created.stdout.strip().splitlines()[-1]
+    key_id = (await client.get("/api/v1/admin/api-keys", headers=admin)).json()["keys"][0]["id"]
+    listed = await run_cli(database_url, ["api-key", "list"])
+    assert key_id in listed.stdout  # the whole id, not cut
+    assert "2099-01-01" in listed.stdout and " P " in listed.stdout
+    rotated = await run_cli(database_url, ["api-key", "rotate", key_id])
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.stdout.strip().splitlines()[-1]
+    statuses = [
+        (await client.get("/api/v1/units", headers={"Authorization": f"Bearer {s}"})).status_code
+        for s in (old, new)
+    ]
+    assert statuses == [401, 200]
+
+
+async def test_create_refuses_an_unregistered_unit(database_url: str) -> None:
+    result = await run_cli(
+        database_url, ["api-key", "create", "--name", "x", "--scope", "read", "--unit", "NOPE"]
+    )
+    assert result.exit_code != 0
+    assert "NOPE" in result.output

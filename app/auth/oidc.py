@@ -56,6 +56,7 @@ class JwksCache:
 
     issuer: str
     jwks_url: str | None
+    refetch_seconds: float = REFETCH_SECONDS
     keys: dict[str, SigningKey] = field(default_factory=dict)
     fetched_at: float | None = None  # monotonic time of the last fetch attempt
     fetches: int = 0
@@ -75,7 +76,9 @@ class JwksCache:
         return found
 
     def _may_fetch(self) -> bool:
-        return self.fetched_at is None or time.monotonic() - self.fetched_at >= REFETCH_SECONDS
+        return (
+            self.fetched_at is None or time.monotonic() - self.fetched_at >= self.refetch_seconds
+        )
 
     def _lookup(self, kid: str | None) -> SigningKey | None:
         if kid is None:
@@ -121,7 +124,9 @@ def cache_of(app: Any, settings: Settings) -> JwksCache:
     cache: JwksCache | None = getattr(app.state, "oidc_jwks", None)
     if cache is None:
         assert settings.oidc_issuer is not None
-        cache = JwksCache(settings.oidc_issuer, settings.oidc_jwks_url)
+        cache = JwksCache(
+            settings.oidc_issuer, settings.oidc_jwks_url, settings.oidc_jwks_refetch_seconds
+        )
         app.state.oidc_jwks = cache
     return cache
 

@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -168,18 +168,32 @@ def key_create(
         None, help="The pushing system the key belongs to (default: the name)."
     ),
     signing: bool = typer.Option(False, help="Require signed ingest requests."),
+    unit: list[str] = typer.Option(
+        [], "--unit", help="Limit the key to this unit's subtree; repeat for several."
+    ),
+    expires_at: str | None = typer.Option(
+        None, "--expires-at", help="When the key stops working (RFC 3339; local time if naive)."
+    ),
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
     """Create a key and print its secret: the only time it is shown."""
     from pydantic import ValidationError
 
-    from app.auth import service
+    from app.auth import audit, service
     from app.auth.schemas import ApiKeyIn
     from app.auth.signing import signing_secret
+    from app.errors import AppError
 
     try:
         data = ApiKeyIn.model_validate(
-            {"name": name, "scopes": [s.value for s in scope], "source": source, "signing": signing}
+            {
+                "name": name,
+                "scopes": [s.value for s in scope],
+                "source": source,
+                "signing": signing,
+                "units": unit or None,
+                "expires_at": expires_at,
+            }
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -189,9 +203,16 @@ def key_create(
 
     async def work(db: Database) -> tuple[ApiKey, str]:
         async with db.sessionmaker() as session, session.begin():
-            return await service.create(session=session, data=data, server_secret=server_secret)
+            created = await service.create(
+                session=session, data=data, server_secret=server_secret, zone=settings.zone
+            )
+            audit.record(session, None, "api_key.create", target=created[0].id)
+            return created
 
-    key, secret = _with_database(settings, work)
+    try:
+        key, secret = _with_database(settings, work)
+    except AppError as exc:  # units not registered, expiry in the past
+        raise _fail(exc.message) from None
     err.print(
         f"created key [bold]{key.id}[/] ({key.name}, source {key.source}, scopes "
         f"{', '.join(key.scopes)}). The secret below is shown only now:",
@@ -217,19 +238,63 @@ def key_list(
         async with db.sessionmaker() as session:
             return await service.list_all(session=session, include_revoked=all_keys)
 
-    table = Table("id", "name", "source", "scopes", "prefix", "signing", "created", "revoked")
+    table = Table("name", "source", "scopes", "units", "prefix", "signing")
+    table.add_column("id", no_wrap=True, min_width=32)  # whole: revoke and rotate take it
+    for column in ("created", "expires", "last used", "revoked"):
+        table.add_column(column)
+    def stamp(moment: datetime) -> str:  # in ONESTOP_TIMEZONE
+        return f"{moment.astimezone(settings.zone):%Y-%m-%d %H:%M}"
+
     for key in _with_database(settings, work):
         table.add_row(
-            key.id,
             key.name,
             key.source,
             ",".join(key.scopes),
+            ",".join(key.units) if key.units else "all",
             key.prefix + "…",
             "yes" if key.signing else "",
-            f"{key.created_at:%Y-%m-%d %H:%M}",
-            f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+            key.id,
+            stamp(key.created_at),
+            stamp(key.expires_at) if key.expires_at else "",
+            stamp(key.last_used_at) if key.last_used_at else "",
+            stamp(key.revoked_at) if key.revoked_at else "",
         )
-    out.print(table)
+    Console(width=max(out.width, 200)).print(table)
+
+
+@keys_cli.command("rotate")
+def key_rotate(
+    key_id: str = typer.Argument(..., help="The key's id (see `onestop api-key list`)."),
+    grace_seconds: int = typer.Option(
+        0, "--grace-seconds", min=0, max=30 * 86400, help="How long the old secret still works."
+    ),
+    no_migrate: bool = NO_MIGRATE,
+) -> None:
+    """Give a key a new secret (printed once); the old one stops now or after the grace."""
+    from app.auth import audit, service
+
+    settings = _settings(not no_migrate)
+    server_secret = settings.hashing_secret()
+
+    async def work(db: Database) -> str | None:
+        async with db.sessionmaker() as session, session.begin():
+            rotated = await service.rotate(
+                session=session,
+                key_id=key_id,
+                server_secret=server_secret,
+                grace_seconds=grace_seconds,
+            )
+            if rotated is None:
+                return None
+            details = {"grace_seconds": grace_seconds}
+            audit.record(session, None, "api_key.rotate", target=key_id, details=details)
+            return rotated[1]
+
+    secret = _with_database(settings, work)
+    if secret is None:
+        raise _fail(f"no live API key with id '{key_id}'")
+    err.print(f"rotated {key_id}; the new secret below is shown only now:", highlight=False)
+    typer.echo(secret)
 
 
 @keys_cli.command("revoke")

@@ -1,6 +1,7 @@
 /* onestop-metrics dashboard: plain JS, no build step. Every figure comes from the read API.
  * State lives in the URL (?unit=&from=&to=&indicator=&lang=) so a view can be bookmarked or
- * shared; the API key lives only in this browser's localStorage, never in the URL. */
+ * shared; the API key (or single sign-on token) lives only in this browser's localStorage, never
+ * in the URL: a token handed back in the fragment (#access_token=…) is stored, then removed. */
 "use strict";
 
 (() => {
@@ -15,8 +16,8 @@
       skip: "Bỏ qua, đến nội dung chính",
       title: "Chỉ số giải quyết thủ tục hành chính",
       subtitle: "Tiếp nhận trực tuyến · Đúng hạn · Trễ hạn · Số hóa",
-      "token.label": "Khóa API (quyền đọc)",
-      "token.placeholder": "Dán khóa API vào đây",
+      "token.label": "Khóa API hoặc mã đăng nhập một lần (quyền đọc)",
+      "token.placeholder": "Dán khóa API hoặc mã đăng nhập vào đây",
       "token.save": "Lưu khóa",
       "token.clear": "Xóa",
       "token.saved": "Đã lưu trong trình duyệt này",
@@ -106,8 +107,8 @@
       "scope.all": "Tất cả đơn vị",
       "notice.needToken": "Nhập khóa API có quyền đọc ở thanh trên cùng rồi bấm “Lưu khóa” để xem số liệu.",
       "notice.loading": "Đang tải số liệu…",
-      "notice.badToken": "Khóa API không hợp lệ hoặc đã bị thu hồi. Hãy nhập lại khóa ở thanh trên cùng.",
-      "notice.forbidden": "Khóa này không có quyền đọc số liệu (cần quyền “read”).",
+      "notice.badToken": "Khóa API không hợp lệ, đã bị thu hồi hoặc đã hết hạn. Hãy nhập lại khóa ở thanh trên cùng.",
+      "notice.forbidden": "Khóa này không được xem số liệu này (cần quyền “read”, và đơn vị phải thuộc phạm vi của khóa).",
       "notice.network": "Không kết nối được với máy chủ. Kiểm tra mạng rồi thử lại.",
       "notice.badDates": "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.",
       "notice.error": "Máy chủ báo lỗi: {detail}",
@@ -120,8 +121,8 @@
       skip: "Skip to main content",
       title: "Administrative procedure metrics",
       subtitle: "Online intake · On time · Overdue · Digitization",
-      "token.label": "API key (read scope)",
-      "token.placeholder": "Paste an API key here",
+      "token.label": "API key or sign-in token (read scope)",
+      "token.placeholder": "Paste an API key or a sign-in token here",
       "token.save": "Save key",
       "token.clear": "Clear",
       "token.saved": "Saved in this browser",
@@ -211,8 +212,8 @@
       "scope.all": "All units",
       "notice.needToken": "Enter an API key with the read scope in the top bar and press “Save key” to see the figures.",
       "notice.loading": "Loading figures…",
-      "notice.badToken": "This API key is unknown or revoked. Enter a key again in the top bar.",
-      "notice.forbidden": "This key may not read figures (it needs the “read” scope).",
+      "notice.badToken": "This API key or token is unknown, revoked or expired. Enter a key again in the top bar.",
+      "notice.forbidden": "This key may not read these figures (it needs the “read” scope, and the unit must be within its units).",
       "notice.network": "Cannot reach the server. Check the network and try again.",
       "notice.badDates": "The start date must be on or before the end date.",
       "notice.error": "The server reported an error: {detail}",
@@ -1114,6 +1115,12 @@
 
   function main() {
     readUrl();
+    const handed = new URLSearchParams(window.location.hash.slice(1)).get("access_token");
+    if (handed) {
+      // a sign-in token handed back by the identity provider: keep it, drop it from the URL
+      window.localStorage.setItem(TOKEN_KEY, handed);
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
     state.token = window.localStorage.getItem(TOKEN_KEY) || "";
     $("#token-input").value = state.token;
     applyLanguage();
