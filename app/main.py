@@ -24,6 +24,7 @@ from app.errors import install_handlers
 from app.exports import router as exports_router
 from app.ingest.routes import DOC_MODELS
 from app.ingest.routes import router as ingest_router
+from app.metrics.coverage import router as coverage_router
 from app.metrics.routes import router as metrics_router
 from app.middleware import BodySizeLimit
 from app.observability import prometheus
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(observability_router)
     app.include_router(dvcqg_router)
     app.include_router(reports_router)  # before metrics: /metrics/scorecard vs /{family}
+    app.include_router(coverage_router)  # before metrics: /metrics/coverage vs /{family}
     app.include_router(metrics_router)
     app.include_router(exports_router)
     app.include_router(dashboard.router)
