@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from app import dashboard, health
+from app import apidocs, dashboard, health
 from app.auth.routes import router as auth_router
 from app.caching import MetricCaching
 from app.config import Settings, get_settings
@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        # /docs and /redoc with their assets served here (app/apidocs.py), not from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage_router)  # before metrics: /metrics/coverage vs /{family}
     app.include_router(metrics_router)
     app.include_router(exports_router)
+    app.include_router(apidocs.router)  # before the dashboard's /static/{name}
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     configure_logging(level=settings.log_level, fmt=settings.log_format)
