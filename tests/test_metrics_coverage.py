@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.factories import event
@@ -9,7 +11,9 @@ from tests.factories import event
 ADMIN_UNIT = {"name": "Huyện A", "level": "district", "parent_code": None}
 
 
-async def _send(client: httpx.AsyncClient, headers: dict[str, str], *events: dict) -> None:
+async def _send(
+    client: httpx.AsyncClient, headers: dict[str, str], *events: dict[str, Any]
+) -> None:
     answer = await client.post(
         "/api/v1/events/batch", json={"events": list(events)}, headers=headers
     )

@@ -72,7 +72,7 @@ def _tidy_help() -> None:
         return [name if self.required else f"[{name}]"]
 
     TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
-    TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign,assignment]
     TyperArgument.get_usage_pieces = argument_usage  # type: ignore[method-assign]
 
 
