@@ -13,7 +13,7 @@ from tests.browser.conftest import LiveService
 @pytest.mark.parametrize(
     ("path", "rendered"),
     [
-        ("/docs", "#swagger-ui .information-container h2.title"),
+        ("/docs", "#swagger-ui .information-container .title"),
         ("/redoc", "[role=main] h1, .api-content h1"),
     ],
 )
