@@ -198,6 +198,7 @@ READ_PARAMS: dict[str, list[dict[str, str]]] = {
     "/api/v1/reports/processing": [MARCH, MARCH | {"format": "csv"}],
     "/api/v1/metrics/scorecard": [MARCH, MARCH | {"group_by": "unit"}],
     "/api/v1/exports/dossiers.csv": [MARCH],
+    "/api/v1/metrics/coverage": [{}],
 }
 # routes that take ``unit``: without it a scoped key gets what an admin gets with unit=D1
 UNIT_ROUTES = {
@@ -207,6 +208,7 @@ UNIT_ROUTES = {
     "/api/v1/reports/processing",
     "/api/v1/metrics/scorecard",
     "/api/v1/exports/dossiers.csv",
+    "/api/v1/metrics/coverage",
 }
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import RequireRead
+from app.auth.scope import Access, ReadAccess
 from app.db import ReadSessionDep
 from app.dossiers.models import Dossier
 from app.errors import AUTH_RESPONSES, NotFound, responses
@@ -56,7 +56,6 @@ class Coverage(BaseModel):
 @router.get(
     "/metrics/coverage",
     response_model=Coverage,
-    dependencies=[RequireRead],
     summary="First and last receipt day of a subtree",
     description="The earliest and latest local receipt day (`received_at`) of the dossiers of "
     "`unit`'s subtree (default: all units), their count, and the period a dashboard should "
@@ -74,9 +73,10 @@ async def get_coverage(
             description="Root of the subtree (the unit and its descendants). Unknown: 404.",
         ),
     ] = None,
+    access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
 ) -> Coverage:
-    scope = await service.scope_of(session, unit=unit, level=None)
+    scope = await service.scope_of(session, unit=unit, level=None, access=access)
     statement = select(
         func.count(Dossier.received_date),
         func.min(Dossier.received_date),
