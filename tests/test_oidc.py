@@ -183,7 +183,7 @@ async def test_a_read_token_without_units_is_403_and_an_admin_token_needs_none(
         ({"aud": "another-service"}, "audience"),
         ({"iss": "https://evil.example"}, "issuer"),
         ({"nbf": int(time.time()) + 600}, "not_before"),
-        ({"exp": None}, "signature"),  # exp is required
+        ({"exp": None}, "claims"),  # exp is required
     ],
 )
 async def test_bad_claims_are_401(

@@ -173,6 +173,8 @@ async def claims(app: Any, settings: Settings, token: str) -> dict[str, Any]:
         raise Unauthorized("the token is for another audience", reason="audience") from None
     except jwt.InvalidIssuerError:
         raise Unauthorized("the token is from another issuer", reason="issuer") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthorized(f"the token has no '{exc.claim}' claim", reason="claims") from None
     except jwt.PyJWTError:
         raise Unauthorized("the token does not verify", reason="signature") from None
     return verified
