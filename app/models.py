@@ -3,6 +3,7 @@
 from app.auth.models import ApiKey
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
+from app.dvcqg.models import DvcqgSession
 from app.reference.calendar import WorkDay
 from app.reference.models import CalendarOverride, Procedure, Unit
 
@@ -12,6 +13,7 @@ __all__ = [
     "CalendarOverride",
     "Dossier",
     "DossierEvent",
+    "DvcqgSession",
     "Procedure",
     "Unit",
     "WorkDay",
