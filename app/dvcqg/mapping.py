@@ -599,7 +599,8 @@ STEP_RULES: tuple[Rule, ...] = (
     Rule(
         "TrangThai",
         "status",
-        "1–10, as TrangThaiHoSo; required",
+        "1–10, as TrangThaiHoSo; required. A 9 dated exactly at the receipt of a stored "
+        "dossier its records do not say is resolved is not applied (`invented_step`)",
         "status",
         lambda r: read_status(r, "TrangThai"),
     ),

@@ -230,6 +230,12 @@ class Envelope(BaseModel):
 class LoginIn(BaseModel):
     """The portal's login body, with an API key's id and secret."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"username": "3f1c0c9e5b7a4d2e9a8b6c4d2e0f1a3b", "password": "osk_…"}]
+        }
+    )
+
     username: str = Field(description="The API key's id.")
     password: str = Field(description="The API key's secret.")
 
