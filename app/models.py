@@ -1,8 +1,9 @@
 """Imports every table so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, SignedRequest
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
+from app.metrics.rollups import rollup_days, rollups
 from app.reference.calendar import WorkDay
 from app.reference.models import CalendarOverride, Procedure, Unit
 
@@ -13,6 +14,9 @@ __all__ = [
     "Dossier",
     "DossierEvent",
     "Procedure",
+    "SignedRequest",
     "Unit",
     "WorkDay",
+    "rollup_days",
+    "rollups",
 ]

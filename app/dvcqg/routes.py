@@ -120,7 +120,9 @@ async def sync_dossiers(
     records = await _records(request, db)
     if isinstance(records, JSONResponse):
         return records
-    return await service.sync_dossiers(db, source=principal.source, records=records)
+    return await service.sync_dossiers(
+        db, source=principal.source, records=records, claim=principal.signed_request
+    )
 
 
 @router.post(
@@ -147,7 +149,9 @@ async def sync_progress(
     steps = await _records(request, db)
     if isinstance(steps, JSONResponse):
         return steps
-    return await service.sync_progress(db, source=principal.source, steps=steps)
+    return await service.sync_progress(
+        db, source=principal.source, steps=steps, claim=principal.signed_request
+    )
 
 
 # Models the request bodies refer to, added to the OpenAPI components by app.main.

@@ -22,12 +22,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import holidays
-from sqlalchemy import Boolean, Date, Integer, String, delete, func, select, update
+from sqlalchemy import Boolean, Date, Integer, String, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db import Base, chunks, dialect_insert, dialect_of, utcnow
+from app.db import Base, chunks, utcnow
 from app.errors import NotFound, Unprocessable
 from app.reference.models import CalendarOverride
 
@@ -157,7 +157,7 @@ async def fill_work_days(*, session: AsyncSession) -> int:
     rows = calendar_rows(overrides)
     await session.execute(delete(WorkDay))
     for part in chunks(rows, 5000):
-        await session.execute(dialect_insert(dialect_of(session))(WorkDay), part)
+        await session.execute(insert(WorkDay), part)
     from app.metrics import rollups  # imports this module: working days are counted here
 
     await rollups.rebuild(session)  # their working-day figures follow the new calendar
