@@ -1,70 +1,25 @@
-"""Engines, the declarative base, and the request-scoped session that owns the transaction."""
+"""The app's database (engines, storage) and the request-scoped session that owns the
+transaction. The declarative base and column types live in ``app/tables.py``."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import (
-    AsyncSession,
-    async_sessionmaker,
-)
-from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.storage import build_engine, build_storage
+from app.tables import Base as Base
+from app.tables import JSONVariant as JSONVariant
+from app.tables import UTCDateTime as UTCDateTime
+from app.tables import chunks as chunks
+from app.tables import utcnow as utcnow
 
 if TYPE_CHECKING:
     from app.storage.base import Storage
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-JSONVariant = JSON().with_variant(JSONB(), "postgresql")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An instant stored in UTC on every backend and returned timezone-aware.
-
-    Values are normalised to UTC before they are written (SQLite's ``DATETIME`` then stores
-    the UTC wall time, without an offset) and tagged as UTC when read; PostgreSQL gets
-    ``timestamptz``.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime reached the database layer")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Database:
@@ -127,7 +82,3 @@ async def _read_session(db: Database = Depends(get_database)) -> AsyncIterator[A
 
 SessionDep = Depends(_session, scope="function")
 ReadSessionDep = Depends(_read_session, scope="function")
-
-
-def chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -4,8 +4,8 @@ from app.auth.models import ApiKey, SignedRequest
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
 from app.metrics.rollups import rollup_days, rollups
-from app.reference.calendar import WorkDay
 from app.reference.models import CalendarOverride, Procedure, Unit
+from app.reference.workdays import WorkDay
 
 __all__ = [
     "ApiKey",

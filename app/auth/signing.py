@@ -40,7 +40,6 @@ SIGNATURE_HEADER = "webhook-signature"
 _ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 if TYPE_CHECKING:
-    from app.auth.deps import Principal
     from app.storage.base import WriteTx
 
 
@@ -132,19 +131,20 @@ def verify(
     return VerifiedRequest(source=source, msg_id=msg_id)
 
 
-async def enforce(request: Request, principal: Principal) -> VerifiedRequest | None:
-    """For a signing key, verify the request (401 ``bad_signature`` if it fails).
+async def enforce(request: Request, *, key_id: str | None, source: str) -> VerifiedRequest | None:
+    """For a signing key (``key_id``; None for a key without signing), verify the request
+    for its ``source`` (401 ``bad_signature`` if it fails).
 
     Runs in the ``ingest`` scope dependency, so every ingest route (canonical or national
     format) is covered. The verified request comes back on the ``Principal``
     (``signed_request``), and the route hands it to the ingest transaction, which claims
     its id.
     """
-    if not principal.signing or principal.key_id is None:
+    if key_id is None:
         return None
     return verify(
         headers=request.headers,
         body=await request.body(),
-        secret=signing_secret(request.app.state.hashing_secret, principal.key_id),
-        source=principal.source,
+        secret=signing_secret(request.app.state.hashing_secret, key_id),
+        source=source,
     )

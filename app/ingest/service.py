@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+import app.storage.columns as columns
 from app.auth.signing import VerifiedRequest
 from app.db import Database, utcnow
 from app.dossiers.service import apply_events
@@ -29,7 +30,6 @@ from app.ingest.schemas import (
     ValidationContext,
 )
 from app.observability.prometheus import record_ingest
-from app.storage import columns
 from app.storage.base import RetryableConflict, WriteTx
 
 log = logging.getLogger("onestop.ingest")

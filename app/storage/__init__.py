@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 if TYPE_CHECKING:
     from app.config import Settings
-    from app.storage.base import DialectSql, Storage
+    from app.storage.base import Storage
 
 
 def is_sqlite(url: str) -> bool:
@@ -44,16 +44,3 @@ def build_storage(
     from app.storage.sqlite import SqliteStorage
 
     return SqliteStorage(sessionmaker)
-
-
-def sql_of(session: AsyncSession) -> DialectSql:
-    """The statements of the session's database that it spells its own way."""
-    bind = session.bind
-    assert bind is not None, "sessions are always bound to an engine here"
-    if bind.dialect.name == "postgresql":
-        from app.storage import postgres
-
-        return postgres.SQL
-    from app.storage import sqlite
-
-    return sqlite.SQL

@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.dossiers.fold import DossierState, FoldEvent
 
 
@@ -96,17 +93,3 @@ class Storage(Protocol):
         ...
 
     async def dispose(self) -> None: ...
-
-
-class DialectSql(Protocol):
-    """The statements a database spells its own way, for code that writes through a
-    session (calendar changes, rollup rebuilds): ``app.storage.sql_of(session)``."""
-
-    def insert(self, table: Table) -> Any:
-        """The database's ``INSERT`` construct, which has ``on_conflict_do_nothing`` and
-        ``on_conflict_do_update`` (typed ``Any``: SQLAlchemy gives the two no common type)."""
-        ...
-
-    async def hold_dossier_writers(self, session: AsyncSession) -> None:
-        """Make writers of ``dossiers`` wait until the session's transaction ends."""
-        ...

@@ -15,9 +15,9 @@ from typing import Any, cast
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, Table
 from sqlalchemy.types import TypeEngine
 
-from app.db import UTCDateTime
 from app.dossiers.fold import STATE_NAMES, FoldEvent, Status
 from app.dossiers.models import Dossier, DossierEvent
+from app.tables import UTCDateTime
 
 EVENT_TABLE = cast(Table, DossierEvent.__table__)
 DOSSIER_TABLE = cast(Table, Dossier.__table__)

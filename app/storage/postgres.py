@@ -27,21 +27,22 @@ from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import Column, Date, Integer, String, Table, column, table, text
+from sqlalchemy import Column, Date, Integer, String, Table, column, table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.visitors import iterate
 
+import app.storage.columns as spec
 from app.auth.models import ApiKey
 from app.config import Settings
-from app.db import utcnow
 from app.dossiers.fold import DossierState, FoldEvent
 from app.metrics import rollups
-from app.storage import columns as spec
 from app.storage.base import Inserted, RetryableConflict
+from app.storage.sql import HOLD_WRITERS
+from app.tables import utcnow
 
 NAME = "postgresql"
 # asyncpg prepares a statement once per connection only if its text is at most this long
@@ -187,7 +188,6 @@ _API_KEY = (
     "WHERE key_hash = $1 AND revoked_at IS NULL"
 )
 _KEY_JSON = frozenset(c.name for c in _KEY_TABLE.columns if spec.kind(c) == "json")
-_HOLD_WRITERS = "LOCK TABLE dossiers IN SHARE ROW EXCLUSIVE MODE"
 
 
 def lock_key(code: str) -> int:
@@ -322,7 +322,7 @@ class PostgresTx:
         return [r[0] for r in await self.conn.fetch(_DOSSIER_CODES)]
 
     async def rebuild_rollups(self) -> None:
-        await self.conn.execute(_HOLD_WRITERS)
+        await self.conn.execute(HOLD_WRITERS)
         for stmt in rollups.rebuild_statements(pg_insert):
             await self.conn.execute(_sql(stmt))
 
@@ -431,14 +431,3 @@ class PostgresStorage:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
-
-
-class PostgresSql:
-    def insert(self, target: Table) -> Any:
-        return pg_insert(target)
-
-    async def hold_dossier_writers(self, session: AsyncSession) -> None:
-        await session.execute(text(_HOLD_WRITERS))
-
-
-SQL = PostgresSql()

@@ -1,14 +1,18 @@
-"""SQL that each database spells its own way, as constructs any statement may use.
+"""SQL that each database spells its own way.
 
-Each construct compiles by its database's rule below, so a statement built once runs on
-either database.
+Constructs any statement may use (each compiles by its database's rule below, so a statement
+built once runs on either database), and ``sql_of(session)``: the INSERT construct and the
+writer lock of a session's database. Imports nothing of the app, so any module may use it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Date
+from sqlalchemy import Date, Table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
@@ -45,3 +49,45 @@ def _pg_latest(element: Any, compiler: Any, **kw: Any) -> str:
 @compiles(latest, "sqlite")
 def _sqlite_latest(element: Any, compiler: Any, **kw: Any) -> str:
     return f"max({compiler.process(element.clauses, **kw)})"
+
+
+class DialectSql(Protocol):
+    """The statements a database spells its own way, for code that writes through a
+    session (calendar changes, rollup rebuilds)."""
+
+    def insert(self, target: Table) -> Any:
+        """The database's ``INSERT`` construct, which has ``on_conflict_do_nothing`` and
+        ``on_conflict_do_update`` (typed ``Any``: SQLAlchemy gives the two no common type)."""
+        ...
+
+    async def hold_dossier_writers(self, session: AsyncSession) -> None:
+        """Make writers of ``dossiers`` wait until the session's transaction ends."""
+        ...
+
+
+class PostgresSql:
+    def insert(self, target: Table) -> Any:
+        return pg_insert(target)
+
+    async def hold_dossier_writers(self, session: AsyncSession) -> None:
+        await session.execute(text(HOLD_WRITERS))
+
+
+class SqliteSql:
+    def insert(self, target: Table) -> Any:
+        return sqlite_insert(target)
+
+    async def hold_dossier_writers(self, session: AsyncSession) -> None:
+        return None  # SQLite has a single writer already
+
+
+HOLD_WRITERS = "LOCK TABLE dossiers IN SHARE ROW EXCLUSIVE MODE"
+POSTGRES = PostgresSql()
+SQLITE = SqliteSql()
+
+
+def sql_of(session: AsyncSession) -> DialectSql:
+    """The statements of the session's database that it spells its own way."""
+    bind = session.bind
+    assert bind is not None, "sessions are always bound to an engine here"
+    return POSTGRES if bind.dialect.name == "postgresql" else SQLITE

@@ -40,13 +40,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+import app.storage.columns as spec
 from app.auth.models import ApiKey, SignedRequest
-from app.db import chunks, utcnow
 from app.dossiers.fold import DossierState, FoldEvent
 from app.metrics import rollups
 from app.reference.models import Procedure, Unit
-from app.storage import columns as spec
 from app.storage.base import Inserted
+from app.tables import chunks, utcnow
 
 NAME = "sqlite"
 IN_CHUNK = 900  # under SQLite's bound-parameter limit
@@ -235,14 +235,3 @@ class SqliteStorage:
 
     async def dispose(self) -> None:
         return None  # the engine's sessions: the engine closes them
-
-
-class SqliteSql:
-    def insert(self, target: Table) -> Any:
-        return sqlite_insert(target)
-
-    async def hold_dossier_writers(self, session: AsyncSession) -> None:
-        return None  # SQLite has a single writer already
-
-
-SQL = SqliteSql()
