@@ -3,6 +3,7 @@
 from app.auth.models import ApiKey, SignedRequest
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
+from app.dvcqg.models import DvcqgSession
 from app.metrics.rollups import rollup_days, rollups
 from app.reference.models import CalendarOverride, Procedure, Unit
 from app.reference.workdays import WorkDay
@@ -13,6 +14,7 @@ __all__ = [
     "CalendarOverride",
     "Dossier",
     "DossierEvent",
+    "DvcqgSession",
     "Procedure",
     "SignedRequest",
     "Unit",
