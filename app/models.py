@@ -1,9 +1,10 @@
 """Imports every table so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from app.auth.models import ApiKey, AuditEntry
+from app.auth.models import ApiKey, AuditEntry, SignedRequest
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
 from app.dvcqg.models import DvcqgSession
+from app.metrics.rollups import rollup_days, rollups
 from app.reference.models import CalendarOverride, Procedure, Unit
 from app.reference.workdays import WorkDay
 
@@ -16,6 +17,9 @@ __all__ = [
     "DossierEvent",
     "DvcqgSession",
     "Procedure",
+    "SignedRequest",
     "Unit",
     "WorkDay",
+    "rollup_days",
+    "rollups",
 ]

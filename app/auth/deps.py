@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, Request
@@ -15,8 +14,10 @@ from sqlalchemy import select
 from app.auth import oidc, signing, usage
 from app.auth.keys import Scope, hash_secret, same
 from app.auth.models import ApiKey
-from app.db import Database, get_database, pooled_driver, utcnow
+from app.auth.signing import VerifiedRequest
+from app.db import Database, get_database
 from app.errors import Forbidden, Unauthorized
+from app.tables import utcnow
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -39,6 +40,9 @@ class Principal:
     signing: bool = False
     units: tuple[str, ...] | None = None
     kind: str = "api_key"
+    # a signing key's verified request (``admit`` for ``ingest``): its id is claimed by the
+    # ingest transaction the route runs (``app.ingest.service.ingest(claim=...)``)
+    signed_request: VerifiedRequest | None = None
 
     def allows(self, scope: Scope) -> bool:
         return Scope.admin in self.scopes or scope in self.scopes
@@ -75,16 +79,6 @@ def _credential(
     return Credential(digest)
 
 
-async def read_credential(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    db: Database = Depends(get_database),
-) -> Credential:
-    """The token only (401 when there is none): for a route that looks its key up itself,
-    with ``resolve`` and ``admit``, on the connection it also writes with."""
-    return _credential(request, credentials, db)
-
-
 async def authenticate(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
@@ -93,14 +87,12 @@ async def authenticate(
     return await resolve(request, db, _credential(request, credentials, db))
 
 
-async def resolve(
-    request: Request, db: Database, credential: Credential, driver: Any = None
-) -> Principal:
-    """The caller behind a credential; 401 for a key that is unknown or revoked.
+async def resolve(request: Request, db: Database, credential: Credential) -> Principal:
+    """The caller behind a credential; 401 for a key that is unknown, revoked or expired, or
+    for a secret a rotation replaced once its grace period is over.
 
-    The key is read on every request, so a revocation takes effect at once in every worker:
-    see docs/performance.md ("Single POST"). ``driver``: an asyncpg connection (outside any
-    transaction) to read it on, instead of one of its own from the pool.
+    The key is read on every request (``Storage.api_key``), so a revocation takes effect at
+    once in every worker: see docs/performance.md ("Single POST").
     """
     if credential.admin is not None:
         request.state.principal = credential.admin
@@ -113,25 +105,27 @@ async def resolve(
         request.state.principal = principal
         return principal
     digest = credential.digest
-    key = await (_stored_key(db, digest) if driver is None else _pg_key(driver, digest))
     now = utcnow()
+    key = await db.storage.api_key(digest)
     if key is None:
-        raise Unauthorized("unknown or revoked token", reason="unknown")
-    if key.previous:
-        # found by the secret before the last rotation: valid until its grace period ends
-        grace = key.previous_expires_at
+        # the secret before the last rotation: valid until its grace period ends
+        key = await _rotated_key(db, digest)
+        if key is None:
+            raise Unauthorized("unknown or revoked token", reason="unknown")
+        grace = key["previous_expires_at"]
         if grace is None or grace <= now:
             raise Unauthorized("this key was rotated: use its new secret", reason="rotated")
-    if key.expires_at is not None and key.expires_at <= now:
+    if key["expires_at"] is not None and key["expires_at"] <= now:
         raise Unauthorized("this key has expired", reason="expired")
-    await usage.touch(db, key.id, key.last_used_at, now, driver)
+    await usage.touch(db, key["id"], key["last_used_at"], now)
+    units = key["units"]
     principal = Principal(
-        key.id,
-        key.name,
-        key.source,
-        frozenset(Scope(s) for s in key.scopes),
-        key.signing,
-        tuple(key.units) if key.units is not None else None,
+        key["id"],
+        key["name"],
+        key["source"],
+        frozenset(Scope(s) for s in key["scopes"]),
+        key["signing"],
+        tuple(units) if units is not None else None,
     )
     request.state.principal = principal
     return principal
@@ -143,107 +137,31 @@ async def admit(request: Request, principal: Principal, scope: Scope) -> Princip
         raise Forbidden(f"this token lacks the '{scope.value}' scope", reason="scope")
     if scope is Scope.ingest:  # keys created with signing: true verify the request
         signing_key = principal.key_id if principal.signing else None
-        await signing.enforce(request, key_id=signing_key, source=principal.source)
+        verified = await signing.enforce(request, key_id=signing_key, source=principal.source)
+        if verified is not None:
+            return dataclasses.replace(principal, signed_request=verified)
     return principal
 
 
-_KEY_COLUMNS = (
-    "id, name, source, scopes, signing, key_hash, units, expires_at, last_used_at, "
-    "previous_key_hash, previous_expires_at"
-)
-_PG_KEY = f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-_PG_PREVIOUS_KEY = (
-    f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE previous_key_hash = $1 AND revoked_at IS NULL"
-)
+async def _rotated_key(db: Database, digest: str) -> Mapping[str, Any] | None:
+    """The live key whose previous secret (replaced by a rotation) has this hash.
 
-
-def _json_list(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    return json.loads(value) if isinstance(value, str) else list(value)
-
-
-async def _pg_key(driver: Any, digest: str) -> _KeyRow | None:
-    """The live key row with this hash (PostgreSQL): one prepared statement sent straight to
-    asyncpg (the driver caches it per connection); SQLAlchemy's compile and result machinery
-    cost more than the query. A secret replaced by a rotation is looked up second (only an
-    unknown secret pays that second query)."""
-    row = await driver.fetchrow(_PG_KEY, digest)
-    previous = row is None
-    if previous:
-        row = await driver.fetchrow(_PG_PREVIOUS_KEY, digest)
-    if row is None:
-        return None
-    return _KeyRow(
-        previous,
-        row["id"],
-        row["name"],
-        row["source"],
-        _json_list(row["scopes"]) or [],
-        row["signing"],
-        row["key_hash"],
-        _json_list(row["units"]),
-        row["expires_at"],
-        row["last_used_at"],
-        row["previous_key_hash"],
-        row["previous_expires_at"],
-    )
-
-
-async def _stored_key(db: Database, digest: str) -> _KeyRow | None:
-    """The live key row with this hash, or None, on a pooled connection of its own.
-
-    PostgreSQL: ``_pg_key`` on a connection that opens no transaction; a failing driver call
-    drops the connection from the pool. Other backends: Core ``SELECT``s in autocommit.
-    """
-    if db.dialect == "postgresql":
-        async with pooled_driver(db) as driver:
-            return await _pg_key(driver, digest)
+    Only a secret ``Storage.api_key`` did not know comes here (a secret in its grace period,
+    or an unknown one): one indexed look-up on ``previous_key_hash``."""
     table = ApiKey.__table__
     async with db.engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        for previous, column in ((False, table.c.key_hash), (True, table.c.previous_key_hash)):
-            m = (
-                (
-                    await connection.execute(
-                        select(table).where(column == digest, table.c.revoked_at.is_(None))
+        row = (
+            (
+                await connection.execute(
+                    select(table).where(
+                        table.c.previous_key_hash == digest, table.c.revoked_at.is_(None)
                     )
                 )
-                .mappings()
-                .first()
             )
-            if m is not None:
-                return _KeyRow(
-                    previous,
-                    m["id"],
-                    m["name"],
-                    m["source"],
-                    list(m["scopes"]),
-                    m["signing"],
-                    m["key_hash"],
-                    None if m["units"] is None else list(m["units"]),
-                    m["expires_at"],
-                    m["last_used_at"],
-                    m["previous_key_hash"],
-                    m["previous_expires_at"],
-                )
-    return None
-
-
-@dataclass(frozen=True)
-class _KeyRow:
-    previous: bool  # found by the secret a rotation replaced, not the current one
-    id: str
-    name: str
-    source: str
-    scopes: list[str]
-    signing: bool
-    key_hash: str
-    units: list[str] | None = None
-    expires_at: datetime | None = None
-    last_used_at: datetime | None = None
-    previous_key_hash: str | None = None
-    previous_expires_at: datetime | None = None
+            .mappings()
+            .first()
+        )
+    return None if row is None else dict(row)
 
 
 def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import update
 
 from app.auth.models import ApiKey
-from app.db import Database, pooled_driver
+from app.db import Database
 
 INTERVAL_SECONDS = 60.0
 _MAX_REMEMBERED = 10_000
 
 # key id -> monotonic time this worker last wrote (or decided not to write) its last_used_at
 _checked: dict[str, float] = {}
-
-_PG_TOUCH = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2"
-
 
 def _due(key_id: str, stored: datetime | None, now: datetime) -> bool:
     clock = time.monotonic()
@@ -38,18 +34,9 @@ def _due(key_id: str, stored: datetime | None, now: datetime) -> bool:
     return stored is None or now - stored >= timedelta(seconds=INTERVAL_SECONDS)
 
 
-async def touch(
-    db: Database, key_id: str, stored: datetime | None, now: datetime, driver: Any = None
-) -> None:
+async def touch(db: Database, key_id: str, stored: datetime | None, now: datetime) -> None:
     """Record that ``key_id`` was used at ``now``, if the stored time is a minute old."""
     if not _due(key_id, stored, now):
-        return
-    if db.dialect == "postgresql":
-        if driver is not None and not driver.is_in_transaction():
-            await driver.execute(_PG_TOUCH, now, key_id)
-            return
-        async with pooled_driver(db) as own:
-            await own.execute(_PG_TOUCH, now, key_id)
         return
     async with db.engine.begin() as connection:
         await connection.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))

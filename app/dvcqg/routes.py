@@ -194,8 +194,13 @@ async def sync_dossiers(
     records = await _records(request, db, RECORDS)
     if isinstance(records, JSONResponse):
         return records
-    units = await ingest_units(db, principal)
-    return await service.sync_dossiers(db, source=principal.source, records=records, units=units)
+    return await service.sync_dossiers(
+        db,
+        source=principal.source,
+        records=records,
+        claim=principal.signed_request,
+        units=await ingest_units(db, principal),
+    )
 
 
 @router.post(
@@ -231,8 +236,13 @@ async def sync_progress(
     steps = await _records(request, db, STEPS)
     if isinstance(steps, JSONResponse):
         return steps
-    units = await ingest_units(db, principal)
-    return await service.sync_progress(db, source=principal.source, steps=steps, units=units)
+    return await service.sync_progress(
+        db,
+        source=principal.source,
+        steps=steps,
+        claim=principal.signed_request,
+        units=await ingest_units(db, principal),
+    )
 
 
 @router.post(

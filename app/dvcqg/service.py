@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.auth.signing import VerifiedRequest
 from app.config import Settings
 from app.db import Database, chunks
 from app.dossiers.models import Dossier
@@ -37,17 +38,28 @@ def mapping_options(settings: Settings) -> MappingOptions:
 
 
 async def sync_dossiers(
-    db: Database, *, source: str, records: Sequence[Any], units: frozenset[str] | None = None
+    db: Database,
+    *,
+    source: str,
+    records: Sequence[Any],
+    claim: VerifiedRequest | None = None,
+    units: frozenset[str] | None = None,
 ) -> SyncOut:
-    """Map each national record to its events and store them all in one transaction.
-    ``units``: a scoped key's units (events of other units are invalid)."""
+    """Map each national record to its events and store them all in one transaction
+    (``claim``: a signed request, its id recorded in that transaction; ``units``: a scoped
+    key's units, events of other units are invalid)."""
     options = mapping_options(db.settings)
     mapped = [map_dossier(record, options) for record in records]
-    return await _store(db, source=source, mapped=mapped, units=units)
+    return await _store(db, source=source, mapped=mapped, claim=claim, units=units)
 
 
 async def sync_progress(
-    db: Database, *, source: str, steps: Sequence[Any], units: frozenset[str] | None = None
+    db: Database,
+    *,
+    source: str,
+    steps: Sequence[Any],
+    claim: VerifiedRequest | None = None,
+    units: frozenset[str] | None = None,
 ) -> SyncOut:
     """Map each processing step to a status event; known dossiers keep their unit."""
     options = mapping_options(db.settings)
@@ -57,7 +69,7 @@ async def sync_progress(
     known = await _known_dossiers(db, codes)
     unit_of = {code: dossier.unit_code for code, dossier in known.items()}
     mapped = [map_step(step, options, unit_of, known) for step in steps]
-    return await _store(db, source=source, mapped=mapped, units=units)
+    return await _store(db, source=source, mapped=mapped, claim=claim, units=units)
 
 
 async def _known_dossiers(db: Database, codes: list[str]) -> dict[str, KnownDossier]:
@@ -89,6 +101,7 @@ async def _store(
     *,
     source: str,
     mapped: list[MappedRecord],
+    claim: VerifiedRequest | None,
     units: frozenset[str] | None = None,
 ) -> SyncOut:
     items: list[dict[str, Any]] = []
@@ -102,7 +115,7 @@ async def _store(
         ctx = ValidationContext.make(
             db.settings.zone, db.settings.max_future_skew_seconds, units
         )
-        outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx)
+        outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx, claim=claim)
         for result in outcome.results:
             per_event[owners[result.index]] = result
     results = [
