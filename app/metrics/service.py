@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -57,6 +58,26 @@ async def scope_of(session: AsyncSession, *, unit: str | None, level: str | None
     return Scope(await subtree_codes(session=session, root=unit), level)
 
 
+COUNT, RATE, LATENESS_MEAN, STATISTIC = range(4)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_shape(fields: tuple[str, ...]) -> tuple[tuple[int, str, Any], ...]:
+    """What each field of a row is (a count, a rate, a statistic), found once per field list
+    rather than once per row and field."""
+    shape: list[tuple[int, str, Any]] = []
+    for name in fields:
+        if name in f.COUNTS:
+            shape.append((COUNT, name, None))
+        elif name in f.RATES:
+            shape.append((RATE, name, (f.RATES[name], f"{name}_numerator", f"{name}_denominator")))
+        elif name == "lateness_days_mean":
+            shape.append((LATENESS_MEAN, name, None))
+        else:
+            shape.append((STATISTIC, name, f.STATISTICS[name]))
+    return tuple(shape)
+
+
 def field_values(
     fields: Sequence[str],
     counts: Mapping[str, int],
@@ -65,28 +86,38 @@ def field_values(
 ) -> dict[str, Any]:
     """A row's fields from its counts; a rate adds ``<rate>_numerator`` and ``_denominator``."""
     out: dict[str, Any] = {}
-    for name in fields:
-        if name in f.COUNTS:
+    for kind, name, extra in _row_shape(tuple(fields)):
+        if kind == COUNT:
             out[name] = counts.get(name, 0)
-        elif name in f.RATES:
-            value, numerator, denominator = f.RATES[name].value(counts)
-            out[name] = value
-            out[f"{name}_numerator"] = numerator
-            out[f"{name}_denominator"] = denominator
-        elif name == "lateness_days_mean":
+        elif kind == RATE:
+            rate, numerator_key, denominator_key = extra
+            out[name], out[numerator_key], out[denominator_key] = rate.value(counts)
+        elif kind == LATENESS_MEAN:
             out[name] = f.lateness_days_mean(lateness_days_total, counts.get("resolved_late", 0))
         else:
-            out[name] = f.STATISTICS[name](histogram)
+            out[name] = extra(histogram)
     return out
 
 
 async def _group_labels(
-    session: AsyncSession, group_by: GroupBy, values: set[str | None]
+    session: AsyncSession, group_by: GroupBy, values: set[str | None], scope: Scope
 ) -> dict[str | None, dict[str, Any]]:
-    codes = [v for v in values if v is not None]
+    """The label columns of each group; grouped by unit, every unit in the scope is a group
+    too (zero rows for those without dossiers), found by the same query as the names."""
     if group_by is GroupBy.unit:
-        names = dict((await session.execute(select(Unit.code, Unit.name))).all()) if codes else {}
-        return {v: {"unit_code": v, "unit_name": names.get(v) if v else None} for v in values}
+        stmt = select(Unit.code, Unit.name)
+        if scope.unit_codes is not None:
+            stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
+        if scope.level is not None:
+            stmt = stmt.where(Unit.level == scope.level)
+        names: dict[str | None, str | None] = dict((await session.execute(stmt)).all())
+        groups = values | set(names)
+        missing = [v for v in values if v is not None and v not in names]
+        if missing:  # codes with dossiers outside the scope's units (unregistered, say)
+            stmt = select(Unit.code, Unit.name).where(Unit.code.in_(missing))
+            names.update((await session.execute(stmt)).all())
+        return {v: {"unit_code": v, "unit_name": names.get(v) if v else None} for v in groups}
+    codes = [v for v in values if v is not None]
     if group_by is GroupBy.procedure:
         stmt = select(Procedure.code, Procedure.name).where(Procedure.code.in_(codes))
         names = dict((await session.execute(stmt)).all()) if codes else {}
@@ -96,15 +127,6 @@ async def _group_labels(
     if group_by is GroupBy.sector:
         return {v: {"sector_code": v} for v in values}
     return {None: {}}
-
-
-async def _units_in_scope(session: AsyncSession, scope: Scope) -> set[str | None]:
-    stmt = select(Unit.code)
-    if scope.unit_codes is not None:
-        stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
-    if scope.level is not None:
-        stmt = stmt.where(Unit.level == scope.level)
-    return set((await session.execute(stmt)).scalars())
 
 
 def _sort_key(value: str | None) -> tuple[bool, str]:
@@ -161,20 +183,28 @@ async def _rows(
     groups: set[str | None] = {g for g, _ in result.counts} | {g for g, _ in result.processing_days}
     if query.group_by is GroupBy.none:
         groups = {None}
-    elif query.group_by is GroupBy.unit:
-        groups |= await _units_in_scope(session, scope)
-    labels = await _group_labels(session, query.group_by, groups)
+    labels = await _group_labels(session, query.group_by, groups, scope)
+    shape = tuple(fields)
+    counts, histograms, lateness = (
+        result.counts,
+        result.processing_days,
+        result.lateness_days_total,
+    )
+    periods = [(bucket.number, period_labels(bucket, query.period)) for bucket in buckets]
+    no_counts: dict[str, int] = {}
+    no_histogram: dict[int, int] = {}
     rows: list[dict[str, Any]] = []
-    for group in sorted(groups, key=_sort_key):
-        for bucket in buckets:
-            key: GroupKey = (group, bucket.number)
-            row = {**labels[group], **period_labels(bucket, query.period)}
+    for group in sorted(labels, key=_sort_key):
+        label = labels[group]
+        for number, period in periods:
+            key: GroupKey = (group, number)
+            row = {**label, **period}
             row.update(
                 field_values(
-                    fields,
-                    result.counts.get(key, {}),
-                    result.processing_days.get(key, {}),
-                    result.lateness_days_total.get(key, 0),
+                    shape,
+                    counts.get(key, no_counts),
+                    histograms.get(key, no_histogram),
+                    lateness.get(key, 0),
                 )
             )
             rows.append(row)
