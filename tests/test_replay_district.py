@@ -15,13 +15,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from app.db import Database
 from app.demo import DISTRICT, DemoData, build_demo
 from app.reference import service as reference
 from app.reference.schemas import ProcedureIn, UnitIn
-from tests.conftest import ADMIN_TOKEN, TABLES
+from tests.conftest import ADMIN_TOKEN, empty_tables
 
 BATCH = 5000
 
@@ -75,8 +74,7 @@ async def district(app: FastAPI) -> AsyncIterator[Loaded]:
     """The demo province loaded once per backend for this module's tests."""
     database: Database = app.state.db
     async with database.engine.begin() as conn:
-        for table in TABLES:
-            await conn.execute(text(f"DELETE FROM {table}"))
+        await empty_tables(conn)
     demo = build_demo(seed=0)
     await _load_reference(app, demo)
     transport = httpx.ASGITransport(app=app)
