@@ -18,6 +18,7 @@ the words a client reads are the words the code is written against.
 from __future__ import annotations
 
 import inspect
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -366,7 +367,7 @@ def processing_days_mean(histogram: Mapping[int, int]) -> float | None:
     """The mean processing time in working days of dossiers resolved in the period (those with a
     known receipt date)."""
     n = sum(histogram.values())
-    return sum(v * c for v, c in histogram.items()) / n if n else None
+    return sum(map(operator.mul, histogram.keys(), histogram.values())) / n if n else None
 
 
 def percentile(histogram: Mapping[int, int], p: int) -> int | None:

@@ -191,22 +191,19 @@ async def _rows(
         result.lateness_days_total,
     )
     periods = [(bucket.number, period_labels(bucket, query.period)) for bucket in buckets]
-    no_counts: dict[str, int] = {}
-    no_histogram: dict[int, int] = {}
+    # a (group, bucket) without dossiers: the same fields every time, computed once
+    empty = field_values(shape, {}, {}, 0)
     rows: list[dict[str, Any]] = []
     for group in sorted(labels, key=_sort_key):
         label = labels[group]
         for number, period in periods:
             key: GroupKey = (group, number)
+            found, histogram = counts.get(key), histograms.get(key)
+            if found is None and histogram is None:
+                rows.append({**label, **period, **empty})
+                continue
             row = {**label, **period}
-            row.update(
-                field_values(
-                    shape,
-                    counts.get(key, no_counts),
-                    histograms.get(key, no_histogram),
-                    lateness.get(key, 0),
-                )
-            )
+            row.update(field_values(shape, found or {}, histogram or {}, lateness.get(key, 0)))
             rows.append(row)
     return rows
 
