@@ -34,7 +34,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis, Span, backlog_basis, intake_basis, resolution_basis
+from app.metrics.formulas import (
+    COUNTS,
+    OPEN,
+    Basis,
+    Span,
+    backlog_basis,
+    intake_basis,
+    resolution_basis,
+)
 from app.metrics.rollups import (
     BACKLOG_ROLLUPS,
     DAY,
@@ -412,12 +420,14 @@ def backlog_branches(buckets: Sequence[Bucket]) -> list[list[ColumnElement[bool]
     """
     first_end = min(b.end for b in buckets)
     last_end = max(b.end for b in buckets)
+    c = D.__table__.c
+    (ends,) = OPEN.through  # every backlog span lies inside OPEN
     received = [
         *backlog_basis(),
         D.received_date <= buckets[-1].last,
-        D.received_at < last_end,
+        *(c[name] < last_end for name in OPEN.after),
     ]
-    return [[*received, D.ended_at.is_(None)], [*received, D.ended_at >= first_end]]
+    return [[*received, c[ends].is_(None)], [*received, c[ends] >= first_end]]
 
 
 async def _backlog_one_bucket(
