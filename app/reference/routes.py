@@ -72,7 +72,8 @@ async def put_units(
     items: Annotated[list[UnitItem], Body(max_length=MAX_BULK)],
     session: AsyncSession = SessionDep,
 ) -> Upserted:
-    return Upserted(upserted=await service.put_units(session=session, items=items))
+    upserted, _ = await service.put_units(session=session, items=items)
+    return Upserted(upserted=upserted)
 
 
 @router.put(
@@ -89,7 +90,8 @@ async def put_procedures(
     items: Annotated[list[ProcedureItem], Body(max_length=MAX_BULK)],
     session: AsyncSession = SessionDep,
 ) -> Upserted:
-    return Upserted(upserted=await service.put_procedures(session=session, items=items))
+    upserted, _ = await service.put_procedures(session=session, items=items)
+    return Upserted(upserted=upserted)
 
 
 def parse_at(value: str | None, request: Request) -> date | None:

@@ -14,6 +14,8 @@ from app.reference.models import Procedure, Unit
 from app.reference.schemas import ProcedureIn, ProcedureItem, UnitIn, UnitItem, UnitNode, UnitOut
 
 Loc = Callable[[int, str], list[str | int]]
+Progress = Callable[[int, int], None]  # (items written, items in all)
+FLUSH_EVERY = 500
 
 
 def _single_loc(_: int, name: str) -> list[str | int]:
@@ -36,7 +38,9 @@ async def put_unit(*, session: AsyncSession, code: str, data: UnitIn) -> tuple[U
     return units[0], created[0]
 
 
-async def put_units(*, session: AsyncSession, items: Sequence[UnitItem]) -> int:
+async def put_units(
+    *, session: AsyncSession, items: Sequence[UnitItem], on_progress: Progress | None = None
+) -> tuple[int, int]:
     """Bulk upsert, all-or-nothing: parents and successors may be named anywhere in the
     array; every bad item is reported at ``["body", index, field]`` and nothing changes."""
     seen: dict[str, int] = {}
@@ -46,8 +50,10 @@ async def put_units(*, session: AsyncSession, items: Sequence[UnitItem]) -> int:
             errors.append(_error(_bulk_loc(index, "code"), f"code also at index {seen[item.code]}"))
         seen.setdefault(item.code, index)
     _raise(errors)
-    units, _ = await _upsert_units(session, [(i.code, i) for i in items], _bulk_loc)
-    return len(units)
+    units, created = await _upsert_units(
+        session, [(i.code, i) for i in items], _bulk_loc, on_progress
+    )
+    return len(units), sum(created)
 
 
 def _error(loc: list[str | int], msg: str) -> dict[str, Any]:
@@ -62,7 +68,10 @@ def _raise(errors: list[dict[str, Any]]) -> None:
 
 
 async def _upsert_units(
-    session: AsyncSession, items: Sequence[tuple[str, UnitIn]], loc: Loc
+    session: AsyncSession,
+    items: Sequence[tuple[str, UnitIn]],
+    loc: Loc,
+    on_progress: Progress | None = None,
 ) -> tuple[list[Unit], list[bool]]:
     """Check every item against the table as it will be (one read of it), then write."""
     existing = {u.code: u for u in (await session.execute(select(Unit))).scalars()}
@@ -105,6 +114,9 @@ async def _upsert_units(
         unit.name, unit.level, unit.registered = data.name, data.level, True
         unit.valid_from, unit.valid_to = data.valid_from, data.valid_to
         out.append(unit)
+        if on_progress is not None and len(out) % FLUSH_EVERY == 0:
+            await session.flush()
+            on_progress(len(out), len(items))
     for _, data in items:
         if data.parent_code is not None and data.parent_code not in existing:
             existing[data.parent_code] = Unit(code=data.parent_code, registered=False)
@@ -113,6 +125,8 @@ async def _upsert_units(
     for unit, (_, data) in zip(out, items, strict=True):
         unit.parent_code, unit.successor_code = data.parent_code, data.successor_code
     await session.flush()
+    if on_progress is not None:
+        on_progress(len(out), len(items))
     return out, created
 
 
@@ -196,7 +210,9 @@ def _describe_procedure(procedure: Procedure, data: ProcedureIn) -> None:
     procedure.registered = True
 
 
-async def put_procedures(*, session: AsyncSession, items: Sequence[ProcedureItem]) -> int:
+async def put_procedures(
+    *, session: AsyncSession, items: Sequence[ProcedureItem], on_progress: Progress | None = None
+) -> tuple[int, int]:
     """Bulk upsert, all-or-nothing (a repeated code is a 422 at ``["body", index, "code"]``)."""
     seen: dict[str, int] = {}
     errors: list[dict[str, Any]] = []
@@ -206,14 +222,21 @@ async def put_procedures(*, session: AsyncSession, items: Sequence[ProcedureItem
         seen.setdefault(item.code, index)
     _raise(errors)
     existing = {p.code: p for p in (await session.execute(select(Procedure))).scalars()}
-    for item in items:
+    created = 0
+    for done, item in enumerate(items, start=1):
         procedure = existing.get(item.code)
         if procedure is None:
+            created += 1
             procedure = existing[item.code] = Procedure(code=item.code)
             session.add(procedure)
         _describe_procedure(procedure, item)
+        if on_progress is not None and done % FLUSH_EVERY == 0:
+            await session.flush()
+            on_progress(done, len(items))
     await session.flush()
-    return len(items)
+    if on_progress is not None:
+        on_progress(len(items), len(items))
+    return len(items), created
 
 
 async def list_procedures(
