@@ -40,8 +40,8 @@ from app.metrics.rollups import (
     rollup_days,
     rollups,
 )
-from app.reference.calendar import working_days_join
 from app.reference.models import Unit
+from app.reference.workdays import working_days_join
 
 
 class Period(StrEnum):
