@@ -11,17 +11,19 @@ row number and field).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -37,6 +39,44 @@ UNIT_FIELDS = {"parent": "parent_code", "successor": "successor_code"}
 PROCEDURE_ALIASES = {"sector_code": "sector"}
 PROCEDURE_FIELDS = {"sector": "sector_code"}
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _run(no_migrate: bool, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Migrate first (unless told not to), then ``work(db)`` on ONESTOP_DATABASE_URL; a
+    database failure ends the command with a one-line reason."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.config import get_settings
+    from app.db import Database
+
+    settings = get_settings()
+
+    async def main() -> T:
+        db = Database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        if not no_migrate:
+            from app.migrate import upgrade
+
+            upgrade(settings.database_url)
+        return asyncio.run(main())
+    except (SQLAlchemyError, OSError, KeyboardInterrupt) as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped: {exc!r}"
+        raise _fail(reason) from None
 
 
 class FileRejected(Exception):
@@ -108,10 +148,8 @@ def _run_import(
     rows: int,
     no_migrate: bool,
 ) -> ImportSummary:
-    from app.cli import _fail, _settings, _with_database, err
     from app.errors import Unprocessable
 
-    settings = _settings(not no_migrate)
     started = time.perf_counter()
 
     async def work(db: Database) -> int:
@@ -133,7 +171,7 @@ def _run_import(
                 return int(created)
 
     try:
-        created = _with_database(settings, work)
+        created = _run(no_migrate, work)
     except Unprocessable as exc:
         problems = "; ".join(
             f"row {e['loc'][1] + 1}, {e['loc'][2]}: {e['msg']}"
@@ -146,8 +184,6 @@ def _run_import(
 
 
 def _summary(title: str, summary: ImportSummary, extra: list[tuple[str, str]]) -> None:
-    from app.cli import out
-
     table = Table(title=title, show_header=False)
     table.add_column(justify="left")
     table.add_column(justify="right")
@@ -170,7 +206,6 @@ NO_MIGRATE = typer.Option(False, "--no-migrate", help="Do not apply pending migr
 def units_import(file: Path = FILE_ARG, no_migrate: bool = NO_MIGRATE) -> None:
     """Create or update units from a file (code, name, level, parent, valid_from, valid_to,
     successor), all or nothing; parents and successors may come in any order."""
-    from app.cli import _fail
     from app.reference import service
     from app.reference.schemas import UnitItem
 
@@ -203,12 +238,10 @@ def units_export(
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
     """Write every unit (former ones too) in the import's columns: CSV or JSON."""
-    from app.cli import _fail, _settings, _with_database, err
     from app.reference import service
 
     if fmt not in ("csv", "json"):
         raise _fail("--format is csv or json")
-    settings = _settings(not no_migrate)
 
     async def work(db: Database) -> list[dict[str, Any]]:
         async with db.read_sessionmaker() as session:
@@ -227,7 +260,7 @@ def units_export(
                 if u.registered
             ]
 
-    rows = _with_database(settings, work)
+    rows = _run(no_migrate, work)
     if fmt == "json":
         text = json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
     else:
@@ -247,7 +280,6 @@ def units_export(
 def procedures_import(file: Path = FILE_ARG, no_migrate: bool = NO_MIGRATE) -> None:
     """Create or update procedures from a file (code, name, level, online_service, sector),
     all or nothing."""
-    from app.cli import _fail
     from app.reference import service
     from app.reference.schemas import ProcedureItem
 
