@@ -379,3 +379,44 @@ async def test_monthly_figures_download_as_csv(
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert (lines[0].split(",")[0], len(lines)) == ("period", 1 + 3)  # header, Jan, Feb, Mar
     await page.close()
+
+
+async def test_a_new_commune_shows_its_predecessors_with_lineage_and_lists_them_under_it(
+    visitor: BrowserContext, live_service: LiveService
+) -> None:
+    """Last in the module: it gives the units their lives (the 2025 reorganisation)."""
+    from app.demo import NEW_COMMUNES, commune_code, new_commune_code
+
+    async with httpx.AsyncClient(base_url=live_service.base_url) as client:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        response = await client.put("/api/v1/units", json=live_service.demo.units, headers=admin)
+        assert response.status_code == 200, response.text
+        merged = [commune_code(i) for i in NEW_COMMUNES[0][1]]
+        own = []
+        for code in merged:
+            answer = await client.get(
+                "/api/v1/metrics/online",
+                params={"unit": code, "from": "2024-01-01", "to": "2024-03-31"},
+                headers={"Authorization": f"Bearer {live_service.read_key}"},
+            )
+            own.append(answer.json()["rows"][0])
+    new = new_commune_code(1)
+    page = await _open(visitor, live_service, f"unit={new}&{PERIOD}")
+    received = sum(r["received"] for r in own)
+    online = sum(r["received_online"] for r in own)
+    assert await _tile(page, "online_rate") == _expected_tile(online, received)
+    # the former communes are listed right under the one that took them over
+    labels = await page.locator("#unit-select option").all_inner_texts()
+    values = [
+        await o.get_attribute("value") for o in await page.locator("#unit-select option").all()
+    ]
+    at = values.index(new)
+    assert set(values[at + 1 : at + 1 + len(merged)]) == set(merged)
+    assert "đơn vị cũ, đến 30/06/2025" in labels[at + 1]
+    # without lineage: it did not exist in Q1 2024
+    await page.uncheck("#lineage-toggle")
+    await page.wait_for_selector("body[data-state=ready]")
+    await page.wait_for_function("() => new URL(location.href).searchParams.get('lineage') === '0'")
+    tile = page.locator('.tile[data-indicator="online_rate"] [data-role="denominator"]')
+    assert (await tile.inner_text()).strip() == "0"
+    await page.close()
