@@ -62,6 +62,8 @@ async def scope_of(
     """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``; with
     ``lineage`` also their predecessors'; ``rows``: the units listed (valid in first … last)
     and the codes counted under each (``app.reference.lineage.resolve``, the one scope path)."""
+    if unit is None and not lineage and rows is None:
+        return Scope(None, level)  # every unit: no code list, no read of the unit table
     graph = await load_graph(session)
     if unit is not None and unit not in graph.units:
         raise NotFound(f"no unit with code '{unit}'")
