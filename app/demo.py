@@ -529,7 +529,7 @@ def build_demo(seed: int = 0, today: date | None = None) -> DemoData:
 
 
 AFTER_FIRST = date(2024, 6, 3)
-MONTHLY = 150  # dossiers a month in the Đô Lương area after the report (and 12 in Thanh Chương)
+MONTHLY = 100  # dossiers a month in the Đô Lương area after the report (and 12 in Thanh Chương)
 
 
 def _after_the_report(g: _Generator, today: date) -> list[_Dossier]:
