@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.dossiers.routes import router as dossiers_router
 from app.dvcqg.routes import DOC_MODELS as DVCQG_DOC_MODELS
+from app.dvcqg.routes import portal_router as dvcqg_portal_router
 from app.dvcqg.routes import router as dvcqg_router
 from app.errors import install_handlers
 from app.exports import router as exports_router
@@ -27,7 +28,7 @@ from app.ingest.routes import router as ingest_router
 from app.metrics.coverage import router as coverage_router
 from app.metrics.list_routes import router as dossier_lists_router
 from app.metrics.routes import router as metrics_router
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, RefuseNul
 from app.observability import prometheus
 from app.observability.logs import configure_logging
 from app.observability.middleware import REQUEST_ID_HEADER, RequestContext
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_handlers(app)
+    # inside the size limit: it reads bodies whole
+    app.add_middleware(RefuseNul, verbatim=frozenset({"/api/v1/events", "/api/v1/events/batch"}))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(MetricCaching, max_age=settings.cache_max_age_seconds)
     if settings.cors_origins:
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(status_router)
     app.include_router(observability_router)
     app.include_router(dvcqg_router)
+    app.include_router(dvcqg_portal_router)
     app.include_router(reports_router)  # before metrics: /metrics/scorecard vs /{family}
     app.include_router(coverage_router)  # before metrics: /metrics/coverage vs /{family}
     app.include_router(metrics_router)

@@ -1,7 +1,7 @@
 """unit lineage: a unit's life (valid_from, valid_to) and its successor
 
 Revision ID: 0016_unit_lineage
-Revises: 0010_backlog_rollups
+Revises: 0012_dvcqg_sessions
 Create Date: 2026-12-01 22:10:00
 
 Units are reorganised (in 2025 districts were abolished and communes merged): a unit lives
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_unit_lineage"
-down_revision: str | None = "0010_backlog_rollups"
+down_revision: str | None = "0012_dvcqg_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
