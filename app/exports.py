@@ -18,11 +18,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from app.auth import audit
-from app.auth.scope import Access, ReadAccess, units_for
+from app.auth.scope import Access, ReadAccess
 from app.db import Database, get_database
 from app.dossiers.models import Dossier
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
-from app.metrics.service import check_dates
+from app.metrics.service import check_dates, scope_of
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
@@ -125,8 +125,13 @@ async def export_dossiers(
     db: Database = Depends(get_database),
 ) -> StreamingResponse:
     check_dates(from_, to)
-    async with db.read_sessionmaker() as session:
-        units = await units_for(session, access, unit)
+    units: list[str] | None = None
+    if unit is not None or access.roots is not None:
+        async with db.read_sessionmaker() as session:
+            scope = await scope_of(
+                session, unit=unit, level=None, access=access, first=from_, last=to
+            )
+            units = None if scope.unit_codes is None else list(scope.unit_codes)
     details = {"from": from_.isoformat(), "to": to.isoformat(), "unit": unit, "limit": limit}
     await audit.record_now(db, request, "export.dossiers", target=unit, details=details)
     return StreamingResponse(

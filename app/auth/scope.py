@@ -12,24 +12,23 @@ Rules (CONTRACT.md, "Access by unit"):
 - scoped: ``unit`` absent counts the scope (the union of its subtrees); a ``unit`` outside
   the scope, or one that does not exist, is 403 (no probing for codes outside it).
 
-Units that change (lineage, validity dates) extend this module, and only this module.
+The codes themselves come from ``app.reference.lineage.resolve`` (``within`` = the key's
+roots), the one function that knows validity dates and lineage; this module decides only who
+may ask for what.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import Depends
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Principal, require_scope
 from app.auth.keys import Scope
 from app.db import Database
 from app.errors import Forbidden, NotFound
-from app.reference.models import Unit
-from app.reference.service import subtree
+from app.reference.lineage import UnitGraph, load_graph, resolve
 
 
 @dataclass(frozen=True)
@@ -52,44 +51,47 @@ def access_of(principal: Principal) -> Access:
     return Access(tuple(principal.units))
 
 
-async def _children(session: AsyncSession) -> dict[str, list[str]]:
-    children: dict[str, list[str]] = {}
-    for code, parent in (await session.execute(select(Unit.code, Unit.parent_code))).all():
-        if parent is not None:
-            children.setdefault(parent, []).append(code)
-    return children
+def allowed_in(graph: UnitGraph, access: Access) -> list[str] | None:
+    """Every unit code the caller may see (the union of its subtrees); None: every unit."""
+    if access.roots is None:
+        return None
+    seen: dict[str, None] = {}
+    for root in access.roots:
+        seen.update(dict.fromkeys(graph.subtree(root) if root in graph.units else [root]))
+    return list(seen)
 
 
-def _union(roots: Sequence[str], children: dict[str, list[str]]) -> list[str]:
-    out: dict[str, None] = {}
-    for root in roots:
-        out.update(dict.fromkeys(subtree(root, children)))
-    return list(out)
+def admit_unit(graph: UnitGraph, access: Access, unit: str | None) -> None:
+    """404 for an unknown ``unit`` (unscoped caller); 403 for one outside a scoped caller's
+    subtrees or unknown to it."""
+    if unit is None:
+        return
+    if access.roots is None:
+        if unit not in graph.units:
+            raise NotFound(f"no unit with code '{unit}'")
+        return
+    allowed = allowed_in(graph, access) or []
+    if unit not in allowed or unit not in graph.units:
+        raise Forbidden(f"unit '{unit}' is outside this token's units", reason="unit_scope")
 
 
 async def allowed_units(session: AsyncSession, access: Access) -> list[str] | None:
     """Every unit code the caller may see (its subtrees), or None for every unit."""
     if access.roots is None:
         return None
-    return _union(access.roots, await _children(session))
+    return allowed_in(await load_graph(session), access)
 
 
 async def units_for(session: AsyncSession, access: Access, unit: str | None) -> list[str] | None:
     """The unit codes a read query counts: ``unit``'s subtree (default: everything the
-    caller may see); None means every unit, unrestricted. 404 / 403 as the module says."""
-    children = await _children(session)
-    if access.roots is None:
-        if unit is None:
-            return None
-        if await session.get(Unit, unit) is None:
-            raise NotFound(f"no unit with code '{unit}'")
-        return subtree(unit, children)
-    allowed = _union(access.roots, children)
-    if unit is None:
-        return allowed
-    if unit not in allowed or await session.get(Unit, unit) is None:
-        raise Forbidden(f"unit '{unit}' is outside this token's units", reason="unit_scope")
-    return subtree(unit, children)
+    caller may see); None means every unit, unrestricted. 404 / 403 as the module says.
+    The codes come from ``app.reference.lineage.resolve`` (validity and lineage: its module)."""
+    if access.roots is None and unit is None:
+        return None
+    graph = await load_graph(session)
+    admit_unit(graph, access, unit)
+    resolved = resolve(graph, unit=unit, level=None, within=access.roots)
+    return None if resolved.codes is None else sorted(resolved.codes)
 
 
 async def ingest_units(db: Database, principal: Principal) -> frozenset[str] | None:
@@ -98,7 +100,7 @@ async def ingest_units(db: Database, principal: Principal) -> frozenset[str] | N
     if access.roots is None:
         return None
     async with db.sessionmaker() as session:
-        return frozenset(_union(access.roots, await _children(session)))
+        return frozenset(allowed_in(await load_graph(session), access) or ())
 
 
 async def read_access(principal: Principal = Depends(require_scope(Scope.read))) -> Access:

@@ -31,7 +31,9 @@ async def write_report(
     service.check_dates(first, last)
     async with db.read_sessionmaker() as session:
         # the command line runs on the host with the database's credentials: every unit
-        scope = await service.scope_of(session, unit=unit, level=None, access=EVERYTHING)
+        scope = await service.scope_of(
+            session, unit=unit, level=None, access=EVERYTHING, first=first, last=last
+        )
         report = await processing.processing_report(
             session,
             scope=scope,

@@ -1,14 +1,16 @@
-"""The SQL behind the metrics: GROUP BY in the database over indexed columns of ``dossiers``.
+"""The SQL behind the metrics: GROUP BY in the database, over the rollups or ``dossiers``.
 
-Each basis (intake, resolution, backlog) is one aggregate query that sums a CASE per count,
-grouped by the grouping key and the period bucket; processing times come back as a histogram
-(one row per group, bucket and number of working days) so means and nearest-rank percentiles
-are exact without loading dossiers.
+A request's counts are answered by a :class:`Plan`: a few steps, each one statement that says
+which :class:`Source` answers which fields (the rollups' day and month rows, their histogram,
+the backlog's running totals, or ``dossiers`` itself), grouped by the grouping key and the
+period bucket. Processing times come back as a histogram (one row per group, bucket and number
+of working days), so means and nearest-rank percentiles are exact without loading dossiers.
+The conditions themselves are ``formulas.py``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -32,7 +34,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis, Span, backlog_basis, intake_basis, resolution_basis
+from app.metrics.formulas import (
+    COUNTS,
+    OPEN,
+    Basis,
+    Span,
+    backlog_basis,
+    intake_basis,
+    resolution_basis,
+)
 from app.metrics.rollups import (
     BACKLOG_ROLLUPS,
     DAY,
@@ -145,10 +155,15 @@ def make_buckets(
 
 @dataclass(frozen=True)
 class Scope:
-    """Which dossiers are counted at all: a set of unit codes, and a unit level label."""
+    """Which dossiers are counted at all: a set of unit codes, and a unit level label.
 
-    unit_codes: Sequence[str] | None = None
+    ``rows`` (from ``app.reference.lineage.resolve``): for rows per unit, each listed unit
+    and the unit codes counted under it; ``aggregate`` maps its per-code figures onto them.
+    """
+
+    unit_codes: Collection[str] | None = None
     level: str | None = None
+    rows: Mapping[str, Sequence[str]] | None = None
 
     def where(self, unit_code: Any = D.unit_code) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []
@@ -172,6 +187,30 @@ class Aggregate:
 
     def add(self, key: GroupKey, name: str, value: int) -> None:
         self.counts.setdefault(key, {})[name] = int(value or 0)
+
+    def regroup(self, rows: Mapping[str, Sequence[str]]) -> Aggregate:
+        """Per listed unit, the sums of the figures of the codes counted under it (lineage,
+        subtrees; a code may count under several units). Every figure is a count, a sum or
+        a histogram, so the sums are exact."""
+        out = Aggregate()
+        by_code: dict[str | None, list[int]] = {}
+        for g, b in {*self.counts, *self.processing_days, *self.lateness_days_total}:
+            by_code.setdefault(g, []).append(b)
+        for target, members in rows.items():
+            for member in members:
+                for b in by_code.get(member, ()):
+                    key, into = (member, b), (target, b)
+                    if (counts := self.counts.get(key)) is not None:
+                        mine = out.counts.setdefault(into, {})
+                        for name, value in counts.items():
+                            mine[name] = mine.get(name, 0) + value
+                    if (histogram := self.processing_days.get(key)) is not None:
+                        hist = out.processing_days.setdefault(into, {})
+                        for days, n in histogram.items():
+                            hist[days] = hist.get(days, 0) + n
+                    if (late := self.lateness_days_total.get(key)) is not None:
+                        out.lateness_days_total[into] = out.lateness_days_total.get(into, 0) + late
+        return out
 
 
 def resolved_in(first: date, last: date) -> list[ColumnElement[bool]]:
@@ -220,11 +259,11 @@ LATENESS = "lateness_days_total"  # working days past due, summed over the late 
 @dataclass(frozen=True)
 class Step:
     """One statement of a plan: ``source`` answers ``fields`` (counts, ``HISTOGRAM``,
-    ``LATENESS``) of ``basis``, for every bucket, or for the backlog at the ends of
-    ``buckets``."""
+    ``LATENESS``) of ``basis`` (None: of several, columns of the same rows), for every
+    bucket, or for the backlog at the ends of ``buckets``."""
 
     source: Source
-    basis: Basis
+    basis: Basis | None
     fields: tuple[str, ...]
     buckets: tuple[Bucket, ...] = ()
 
@@ -268,10 +307,9 @@ def plan(
     extra = (LATENESS,) if lateness_days else ()
     steps: list[Step] = []
     if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
-        if intake:
-            steps.append(Step(Source.rollups, Basis.intake, intake))
-        if resolution or extra:
-            steps.append(Step(Source.rollups, Basis.resolution, resolution + extra))
+        if intake or resolution or extra:
+            # the intake and resolution sums are columns of the same rollup rows: one statement
+            steps.append(Step(Source.rollups, None, intake + resolution + extra))
         if processing_days:
             steps.append(Step(Source.rollup_histogram, Basis.resolution, (HISTOGRAM,)))
         if backlog:
@@ -360,6 +398,8 @@ async def run_plan(
         else:
             keys = [group] if group is not None else []
             await _backlog_one_bucket(session, out, scope, step.buckets[0], keys, counts)
+    if group_by is GroupBy.unit and scope.rows is not None:
+        return out.regroup(scope.rows)  # lineage, validity, subtrees: the listed units' rows
     return out
 
 
@@ -411,12 +451,14 @@ def backlog_branches(buckets: Sequence[Bucket]) -> list[list[ColumnElement[bool]
     """
     first_end = min(b.end for b in buckets)
     last_end = max(b.end for b in buckets)
+    c = D.__table__.c
+    (ends,) = OPEN.through  # every backlog span lies inside OPEN
     received = [
         *backlog_basis(),
         D.received_date <= buckets[-1].last,
-        D.received_at < last_end,
+        *(c[name] < last_end for name in OPEN.after),
     ]
-    return [[*received, D.ended_at.is_(None)], [*received, D.ended_at >= first_end]]
+    return [[*received, c[ends].is_(None)], [*received, c[ends] >= first_end]]
 
 
 async def _backlog_one_bucket(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,13 +13,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Access, units_for
+from app.auth.scope import Access, admit_unit
 from app.errors import Unprocessable
 from app.metrics import formulas as f
 from app.metrics.queries import Aggregate, Bucket, GroupBy, GroupKey, Period, Scope, aggregate
 from app.metrics.queries import make_buckets as _make_buckets
+from app.reference.lineage import RowsOf, load_graph, resolve
 from app.reference.models import Procedure, Unit
-from app.reference.service import subtree
 from app.reference.workdays import FIRST_DAY, LAST_DAY
 
 MAX_PERIOD_DAYS = 3660  # about ten years
@@ -34,6 +35,7 @@ class MetricQuery:
     level: str | None = None
     group_by: GroupBy = GroupBy.none
     period: Period = Period.none
+    lineage: bool = False  # include the dossiers of the units whose successors are counted
 
 
 def check_dates(first: date, last: date) -> None:
@@ -50,11 +52,57 @@ def check_dates(first: date, last: date) -> None:
 
 
 async def scope_of(
-    session: AsyncSession, *, unit: str | None, level: str | None, access: Access
+    session: AsyncSession,
+    *,
+    unit: str | None,
+    level: str | None,
+    access: Access,
+    first: date | None = None,
+    last: date | None = None,
+    lineage: bool = False,
+    rows: RowsOf | None = None,
 ) -> Scope:
-    """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``,
-    within what the caller may see (``app.auth.scope.units_for``: 403 outside it)."""
-    return Scope(await units_for(session, access, unit), level)
+    """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``; with
+    ``lineage`` also their predecessors'; ``rows``: the units listed (valid in first … last)
+    and the codes counted under each (``app.reference.lineage.resolve``, the one scope path).
+    ``access``: what the caller may see (``app.auth.scope``: a scoped key's subtrees, 403
+    outside them); its roots go to ``resolve`` as ``within``."""
+    if unit is None and not lineage and rows is None and access.roots is None:
+        return Scope(None, level)  # every unit: no code list, no read of the unit table
+    graph = await load_graph(session)
+    admit_unit(graph, access, unit)
+    resolved = resolve(
+        graph,
+        unit=unit,
+        level=level,
+        first=first,
+        last=last,
+        lineage=lineage,
+        rows=rows,
+        within=access.roots,
+    )
+    codes = None if resolved.codes is None else tuple(sorted(resolved.codes))
+    return Scope(codes, resolved.level, resolved.rows)
+
+
+COUNT, RATE, LATENESS_MEAN, STATISTIC = range(4)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_shape(fields: tuple[str, ...]) -> tuple[tuple[int, str, Any], ...]:
+    """What each field of a row is (a count, a rate, a statistic), found once per field list
+    rather than once per row and field."""
+    shape: list[tuple[int, str, Any]] = []
+    for name in fields:
+        if name in f.COUNTS:
+            shape.append((COUNT, name, None))
+        elif name in f.RATES:
+            shape.append((RATE, name, (f.RATES[name], f"{name}_numerator", f"{name}_denominator")))
+        elif name == "lateness_days_mean":
+            shape.append((LATENESS_MEAN, name, None))
+        else:
+            shape.append((STATISTIC, name, f.STATISTICS[name]))
+    return tuple(shape)
 
 
 def field_values(
@@ -65,18 +113,16 @@ def field_values(
 ) -> dict[str, Any]:
     """A row's fields from its counts; a rate adds ``<rate>_numerator`` and ``_denominator``."""
     out: dict[str, Any] = {}
-    for name in fields:
-        if name in f.COUNTS:
+    for kind, name, extra in _row_shape(tuple(fields)):
+        if kind == COUNT:
             out[name] = counts.get(name, 0)
-        elif name in f.RATES:
-            value, numerator, denominator = f.RATES[name].value(counts)
-            out[name] = value
-            out[f"{name}_numerator"] = numerator
-            out[f"{name}_denominator"] = denominator
-        elif name == "lateness_days_mean":
+        elif kind == RATE:
+            rate, numerator_key, denominator_key = extra
+            out[name], out[numerator_key], out[denominator_key] = rate.value(counts)
+        elif kind == LATENESS_MEAN:
             out[name] = f.lateness_days_mean(lateness_days_total, counts.get("resolved_late", 0))
         else:
-            out[name] = f.STATISTICS[name](histogram)
+            out[name] = extra(histogram)
     return out
 
 
@@ -96,15 +142,6 @@ async def _group_labels(
     if group_by is GroupBy.sector:
         return {v: {"sector_code": v} for v in values}
     return {None: {}}
-
-
-async def _units_in_scope(session: AsyncSession, scope: Scope) -> set[str | None]:
-    stmt = select(Unit.code)
-    if scope.unit_codes is not None:
-        stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
-    if scope.level is not None:
-        stmt = stmt.where(Unit.level == scope.level)
-    return set((await session.execute(stmt)).scalars())
 
 
 def _sort_key(value: str | None) -> tuple[bool, str]:
@@ -135,7 +172,16 @@ async def metric_rows(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """One row per (group, bucket), empty buckets as zeros, groups sorted, buckets in order."""
-    scope = await scope_of(session, unit=query.unit, level=query.level, access=access)
+    scope = await scope_of(
+        session,
+        unit=query.unit,
+        level=query.level,
+        access=access,
+        first=query.first,
+        last=query.last,
+        lineage=query.lineage,
+        rows="unit" if query.group_by is GroupBy.unit else None,
+    )
     buckets = make_buckets(query, zone, now)
     needs_histogram = any(n.startswith("processing_days") for n in fields)
     result = await aggregate(
@@ -162,22 +208,29 @@ async def _rows(
     groups: set[str | None] = {g for g, _ in result.counts} | {g for g, _ in result.processing_days}
     if query.group_by is GroupBy.none:
         groups = {None}
-    elif query.group_by is GroupBy.unit:
-        groups |= await _units_in_scope(session, scope)
+    elif query.group_by is GroupBy.unit and scope.rows is not None:
+        groups = set(scope.rows)  # the units valid in the period (their rows hold lineage)
     labels = await _group_labels(session, query.group_by, groups)
+    shape = tuple(fields)
+    counts, histograms, lateness = (
+        result.counts,
+        result.processing_days,
+        result.lateness_days_total,
+    )
+    periods = [(bucket.number, period_labels(bucket, query.period)) for bucket in buckets]
+    # a (group, bucket) without dossiers: the same fields every time, computed once
+    empty = field_values(shape, {}, {}, 0)
     rows: list[dict[str, Any]] = []
-    for group in sorted(groups, key=_sort_key):
-        for bucket in buckets:
-            key: GroupKey = (group, bucket.number)
-            row = {**labels[group], **period_labels(bucket, query.period)}
-            row.update(
-                field_values(
-                    fields,
-                    result.counts.get(key, {}),
-                    result.processing_days.get(key, {}),
-                    result.lateness_days_total.get(key, 0),
-                )
-            )
+    for group in sorted(labels, key=_sort_key):
+        label = labels[group]
+        for number, period in periods:
+            key: GroupKey = (group, number)
+            found, histogram = counts.get(key), histograms.get(key)
+            if found is None and histogram is None:
+                rows.append({**label, **period, **empty})
+                continue
+            row = {**label, **period}
+            row.update(field_values(shape, found or {}, histogram or {}, lateness.get(key, 0)))
             rows.append(row)
     return rows
 
@@ -196,21 +249,28 @@ async def ranking(
     access: Access,
     zone: ZoneInfo,
     now: datetime,
+    lineage: bool = False,
 ) -> list[dict[str, Any]]:
-    """The units of ``level`` under ``unit`` (default: the unit's children, or the roots), each
-    counted over its own subtree, best first; equal rates share a rank (1, 1, 3); units whose
-    rate is null (nothing to count) come last with rank null.
+    """The units of ``level`` under ``unit`` (default: the unit's children, or the roots)
+    valid at some day of the period, each counted over its own subtree (with ``lineage``:
+    and its predecessors'), best first; equal rates share a rank (1, 1, 3); units whose rate
+    is null (nothing to count) come last with rank null.
 
     A scoped caller without ``unit`` ranks as if ``unit`` were its scope's root; with several
     roots, the roots themselves (or, with ``level``, the units of that level in the scope)."""
     rate = f.RATES[indicator]
     if unit is None and access.roots is not None and len(access.roots) == 1:
         unit = access.roots[0]
-    scope = await scope_of(session, unit=unit, level=None, access=access)
-    if unit is None and access.roots is not None and level is None:
-        units = await _named_units(session, access.roots)
-    else:
-        units = await _ranked_units(session, unit=unit, level=level, scope=scope)
+    scope = await scope_of(
+        session,
+        unit=unit,
+        level=level,
+        access=access,
+        first=first,
+        last=last,
+        lineage=lineage,
+        rows="subtree",
+    )
     buckets = _make_buckets(first, last, Period.none, zone, now)
     per_unit = await aggregate(
         session,
@@ -220,48 +280,23 @@ async def ranking(
         group_by=GroupBy.unit,
         counts=rate.numerator + rate.denominator,
     )
-    children: dict[str, list[str]] = {}
-    for code, parent in (await session.execute(select(Unit.code, Unit.parent_code))).all():
-        if parent is not None:
-            children.setdefault(parent, []).append(code)
+    names = await _group_labels(session, GroupBy.unit, set(scope.rows or ()))
     scored: list[dict[str, Any]] = []
-    for code, name in units:
+    for code in sorted(scope.rows or ()):
         totals = dict.fromkeys(rate.numerator + rate.denominator, 0)
-        for member in subtree(code, children):
-            for count, number in per_unit.counts.get((member, 0), {}).items():
-                totals[count] += number
+        totals.update(per_unit.counts.get((code, 0), {}))
         value, numerator, denominator = rate.value(totals)
         scored.append(
             {
                 "rank": None,
                 "unit_code": code,
-                "unit_name": name,
+                "unit_name": names[code]["unit_name"],
                 "value": value,
                 "numerator": numerator,
                 "denominator": denominator,
             }
         )
     return _rank(scored, lower_is_better=rate.lower_is_better)
-
-
-async def _named_units(session: AsyncSession, codes: Sequence[str]) -> list[tuple[str, str | None]]:
-    stmt = select(Unit.code, Unit.name).where(Unit.code.in_(list(codes))).order_by(Unit.code)
-    return [(code, name) for code, name in (await session.execute(stmt)).all()]
-
-
-async def _ranked_units(
-    session: AsyncSession, *, unit: str | None, level: str | None, scope: Scope
-) -> list[tuple[str, str | None]]:
-    stmt = select(Unit.code, Unit.name).order_by(Unit.code)
-    if level is not None:
-        stmt = stmt.where(Unit.level == level)
-        if scope.unit_codes is not None:
-            stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
-    elif unit is not None:
-        stmt = stmt.where(Unit.parent_code == unit)
-    else:
-        stmt = stmt.where(Unit.parent_code.is_(None))
-    return [(code, name) for code, name in (await session.execute(stmt)).all()]
 
 
 def _rank(rows: list[dict[str, Any]], *, lower_is_better: bool) -> list[dict[str, Any]]:
