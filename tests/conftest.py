@@ -39,7 +39,9 @@ def data_tables() -> list[Table]:
     calendar: ``info={"filled_by_migrations": True}``). PostgreSQL's ``dossier_event_keys``
     (outside the metadata) follows ``dossier_events`` by its delete trigger."""
     return [
-        t for t in reversed(Base.metadata.sorted_tables) if not t.info.get("filled_by_migrations")
+        t
+        for t in reversed(Base.metadata.sorted_tables)
+        if not t.info.get("filled_by_migrations") and not t.info.get("append_only")
     ]
 
 
