@@ -137,7 +137,7 @@ async def _store(
 
     The dossiers are locked only after the insert: concurrent batches of one sync share
     dossiers, and holding their locks through the insert made them queue
-    (docs/performance.md, "Batch ingest"). The fold stays exact: under the lock, each
+    (bench/HISTORY.md, "Batch ingest"). The fold stays exact: under the lock, each
     statement sees every event committed by the previous holder, and ``apply_events``
     replays a dossier whenever one of its new events sorts before its folded state. An
     event another writer inserted but has not folded yet is folded by that writer, which
