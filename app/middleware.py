@@ -116,9 +116,15 @@ class RefuseNul:
     refuse its neighbours): their bodies are not checked here.
     """
 
-    def __init__(self, app: ASGIApp, verbatim: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        verbatim: frozenset[str] = frozenset(),
+        national: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.verbatim = verbatim
+        self.national = national  # path prefixes answering in the national format's shape
         self._paths: list[re.Pattern[str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -127,7 +133,7 @@ class RefuseNul:
             return
         loc = self._in_path(scope) or self._in_query(scope)
         if loc is not None:
-            await _refuse(send, loc)
+            await self._refuse(scope, send, loc)
             return
         if scope.get("method") in ("GET", "HEAD", "DELETE") or scope["path"] in self.verbatim:
             await self.app(scope, receive, send)
@@ -149,7 +155,7 @@ class RefuseNul:
             except orjson.JSONDecodeError:
                 found = None  # not JSON: the route answers that
             if found is not None:
-                await _refuse(send, ("body", *found))
+                await self._refuse(scope, send, ("body", *found))
                 return
         replay = iter(messages)
 
@@ -183,10 +189,21 @@ class RefuseNul:
                 return ("query", name.replace("\x00", ""))
         return None
 
+    async def _refuse(self, scope: Scope, send: Send, loc: tuple[str | int, ...]) -> None:
+        error = {"loc": list(loc), "msg": NUL_MESSAGE, "type": "string_nul"}
+        answer: dict[str, Any] = {"detail": [error]}
+        if scope["path"].startswith(self.national):
+            # the national routes' unreadable-body answer (SyncErrorOut): nothing stored
+            answer = {
+                "error_code": "1",
+                "message": f"{'.'.join(map(str, loc))}: {NUL_MESSAGE}",
+                **answer,
+            }
+        await _send_422(send, answer)
 
-async def _refuse(send: Send, loc: tuple[str | int, ...]) -> None:
-    error = {"loc": list(loc), "msg": NUL_MESSAGE, "type": "string_nul"}
-    body = orjson.dumps({"detail": [error]})
+
+async def _send_422(send: Send, answer: dict[str, Any]) -> None:
+    body = orjson.dumps(answer)
     await send(
         {
             "type": "http.response.start",
