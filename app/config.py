@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     max_future_skew_seconds: int = Field(
         default=86400, ge=0, description="How far in the future occurred_at may lie."
     )
+    strict_fields: bool = Field(
+        default=False,
+        description="An event field the contract does not define makes the item invalid "
+        "(default: ignored, and named in the answer's warnings).",
+    )
     db_pool_size: int = Field(default=4, ge=1)
     db_max_overflow: int = Field(default=4, ge=0)
     db_timeout_seconds: float = Field(
