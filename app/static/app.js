@@ -316,28 +316,19 @@
 
   // ------------------------------------------------------------- the indicators (one place)
   const n = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
-  const ratio = (num, den) => (den > 0 ? num / den : null);
-  /* Numerator and denominator of each rate, as CONTRACT.md defines them over the row's counts.
-   * The server's own rate is shown when present; the counts are shown beside it. */
+  /* The rates the dashboard shows. Their formulas live in the service only
+   * (app/metrics/formulas.py): each row carries `<rate>`, `<rate>_numerator` and
+   * `<rate>_denominator`, and the dashboard shows those. `lowerIsBetter` only decides colours
+   * and the ranking caption (the rankings answer says it too). */
   const INDICATORS = {
-    online_rate: { num: (r) => n(r.received_online), den: (r) => n(r.received) },
-    on_time_rate: {
-      num: (r) => n(r.resolved_early) + n(r.resolved_on_time),
-      den: (r) => n(r.resolved),
-    },
-    overdue_rate: {
-      num: (r) => n(r.resolved_late) + n(r.in_progress_overdue),
-      den: (r) => n(r.resolved) + n(r.in_progress),
-      lowerIsBetter: true,
-    },
-    fully_digitized_rate: { num: (r) => n(r.fully_digitized), den: (r) => n(r.received) },
-    result_digitized_rate: { num: (r) => n(r.result_digitized), den: (r) => n(r.resolved) },
-    digitized_component_rate: {
-      num: (r) => n(r.with_digitized_component),
-      den: (r) => n(r.received),
-    },
-    result_signed_rate: { num: (r) => n(r.result_signed), den: (r) => n(r.resolved) },
-    online_payment_rate: { num: (r) => n(r.paid_online), den: (r) => n(r.fee_required) },
+    online_rate: {},
+    on_time_rate: {},
+    overdue_rate: { lowerIsBetter: true },
+    fully_digitized_rate: {},
+    result_digitized_rate: {},
+    digitized_component_rate: {},
+    result_signed_rate: {},
+    online_payment_rate: {},
   };
   const TILES = [
     "online_rate",
@@ -356,15 +347,14 @@
   };
 
   function figure(row, id) {
-    const def = INDICATORS[id];
-    // The API sends each rate with `<rate>_numerator` and `<rate>_denominator`; the formulas
-    // above are the fallback for rows that carry only the counts.
-    const sent = (suffix) => row[`${id}_${suffix}`];
-    const num = typeof sent("numerator") === "number" ? sent("numerator") : def.num(row);
-    const den = typeof sent("denominator") === "number" ? sent("denominator") : def.den(row);
-    const server = row[id];
-    const value = typeof server === "number" ? server : server === null ? null : ratio(num, den);
-    return { value, num, den };
+    // The rate (null: over zero dossiers, or not sent), its numerator and its denominator,
+    // as the API sent them.
+    const value = row[id];
+    return {
+      value: typeof value === "number" && Number.isFinite(value) ? value : null,
+      num: n(row[`${id}_numerator`]),
+      den: n(row[`${id}_denominator`]),
+    };
   }
 
   // ------------------------------------------------------------------------------ state
