@@ -34,6 +34,7 @@ from app.observability.middleware import REQUEST_ID_HEADER, RequestContext
 from app.observability.routes import router as observability_router
 from app.reference.calendar_routes import router as calendar_router
 from app.reference.routes import router as reference_router
+from app.reference.sectors import router as sectors_router
 from app.reports.routes import router as reports_router
 from app.status.routes import router as status_router
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(calendar_router)
+    app.include_router(sectors_router)
     app.include_router(status_router)
     app.include_router(observability_router)
     app.include_router(dvcqg_router)

@@ -4,6 +4,7 @@ from app.auth.models import ApiKey
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
 from app.reference.models import CalendarOverride, Procedure, Unit
+from app.reference.sectors import Sector
 from app.reference.workdays import WorkDay
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "Dossier",
     "DossierEvent",
     "Procedure",
+    "Sector",
     "Unit",
     "WorkDay",
 ]

@@ -39,6 +39,7 @@ TABLES = [
     "signed_requests",
     "metric_rollups",
     "metric_rollup_days",
+    "sectors",
 ]
 
 KeyFactory = Callable[..., Awaitable[str]]

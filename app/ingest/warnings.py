@@ -23,6 +23,7 @@ from app.db import Database
 from app.ingest.schemas import EVENT_FIELDS, ItemOutcome, ItemWarning
 from app.reference.models import Procedure, Unit
 
+
 def unknown_fields(item: Any) -> list[ItemWarning]:
     if not isinstance(item, dict):
         return []
