@@ -1,5 +1,6 @@
 """Imports every table so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from app.alerts.models import Alert, DeliveryAttempt, Subscription
 from app.auth.models import ApiKey
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
@@ -7,12 +8,15 @@ from app.reference.calendar import WorkDay
 from app.reference.models import CalendarOverride, Procedure, Unit
 
 __all__ = [
+    "Alert",
     "ApiKey",
     "Base",
     "CalendarOverride",
+    "DeliveryAttempt",
     "Dossier",
     "DossierEvent",
     "Procedure",
+    "Subscription",
     "Unit",
     "WorkDay",
 ]

@@ -1,0 +1,450 @@
+"""The alert scan: decide what is overdue, due soon or due for a digest, and record it.
+
+One scan, one transaction: the dossiers found and the alerts recorded for them commit together
+(the transactional outbox), and an alert's unique key (subscription, type, dossier, due date,
+channel) makes a second scan, a second scheduler or a restart record nothing twice. On
+PostgreSQL a transaction-scoped advisory lock lets one scheduler scan at a time (the others
+skip the round); on SQLite the database has one writer and the service runs in one process.
+
+What is announced (CONTRACT "Urging units: alerts"): an open dossier of the subscription's
+subtree with a due date is
+
+- ``dossier.overdue`` when now > ``due_at``;
+- ``dossier.due_soon`` when not overdue and its due day (local) is today or within the next
+  ``due_within_working_days`` working days: the working-day count from today to the due day
+  (``app.reference.calendar.working_days_from_ordinals``, the one count) is at most N.
+
+Both read the partial index ``ix_dossiers_open_due`` (open dossiers by due date), never the
+closed ones. ``digest.daily`` is one message per subscription and working day, once the local
+``digest_time`` has passed: per unit of the subtree its open, overdue and due-soon counts and
+its most overdue dossiers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import and_, case, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.alerts.models import Alert, DeliveryAttempt, Subscription
+from app.config import Settings
+from app.db import Database, dialect_insert, dialect_of
+from app.dossiers.models import Dossier as D
+from app.observability import prometheus
+from app.reference.calendar import WorkDay, working_days_from_ordinals
+from app.reference.models import Unit
+from app.reference.service import subtree
+
+log = logging.getLogger("onestop.alerts")
+
+DUE_SOON = "dossier.due_soon"
+OVERDUE = "dossier.overdue"
+DIGEST = "digest.daily"
+EVENT_TYPES = (DUE_SOON, OVERDUE, DIGEST)
+WEBHOOK, EMAIL = "webhook", "email"
+# pg_try_advisory_xact_lock key of the scheduler: "onestop alerts" folded into a bigint
+SCHEDULER_LOCK = 0x6F6E_6573_746F_7061
+MAX_BODY_BYTES = 64 * 1024  # a digest is trimmed to fit; a dossier alert is far smaller
+DIGEST_UNITS = 100  # units listed in a digest, most overdue first
+DIGEST_WORST = 5  # dossiers listed per unit, most overdue first
+
+
+@dataclass
+class ScanResult:
+    """What one scan did: ``ran`` is false when another scheduler held the lock."""
+
+    ran: bool = True
+    created: dict[str, int] = field(default_factory=dict)
+    deferred: list[str] = field(default_factory=list)  # subscriptions over their pending cap
+
+    def add(self, kind: str, count: int) -> None:
+        if count:
+            self.created[kind] = self.created.get(kind, 0) + count
+
+
+def new_webhook_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+def local_iso(at: datetime | None, zone: ZoneInfo) -> str | None:
+    return None if at is None else at.astimezone(zone).isoformat()
+
+
+def body_of(kind: str, at: datetime, data: Mapping[str, Any], zone: ZoneInfo) -> str:
+    """The Standard Webhooks payload ``{"type", "timestamp", "data"}`` as sent, once."""
+    payload = {"type": kind, "timestamp": local_iso(at, zone), "data": data}
+    return orjson.dumps(payload).decode()
+
+
+async def horizon_end(
+    session: AsyncSession, *, today: date, within: int, zone: ZoneInfo
+) -> datetime:
+    """The first instant after the due-soon window of ``within`` working days from today.
+
+    The window is the days d >= today whose working-day count from today (the working days e
+    with today < e <= d) is at most ``within``; it ends at local midnight after the last one.
+    """
+    today_ordinal = select(WorkDay.ordinal).where(WorkDay.day == today).scalar_subquery()
+    count = working_days_from_ordinals(today_ordinal, WorkDay.ordinal)
+    last = (
+        await session.execute(
+            select(func.max(WorkDay.day)).where(
+                WorkDay.day >= today,
+                WorkDay.day <= today + timedelta(days=2 * within + 45),
+                count <= within,
+            )
+        )
+    ).scalar_one()
+    last_day: date = last if last is not None else today + timedelta(days=within)
+    return datetime.combine(last_day + timedelta(days=1), time(0), zone)
+
+
+async def is_working_day(session: AsyncSession, day: date) -> bool:
+    working = (
+        await session.execute(select(WorkDay.working).where(WorkDay.day == day))
+    ).scalar_one_or_none()
+    return bool(working) if working is not None else day.weekday() < 5
+
+
+@dataclass
+class _Tree:
+    names: dict[str, str | None]
+    children: dict[str, list[str]]
+
+    def codes(self, root: str | None) -> list[str] | None:
+        return None if root is None else subtree(root, self.children)
+
+
+async def _tree(session: AsyncSession) -> _Tree:
+    rows = (await session.execute(select(Unit.code, Unit.parent_code, Unit.name))).all()
+    children: dict[str, list[str]] = {}
+    for code, parent, _name in rows:
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    return _Tree({code: name for code, _p, name in rows}, children)
+
+
+def _in_units(codes: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    return [] if codes is None else [D.unit_code.in_(list(codes))]
+
+
+def _open_due() -> list[ColumnElement[bool]]:
+    """Open (not ended) received dossiers with a due date: the rows of ix_dossiers_open_due."""
+    return [D.ended_at.is_(None), D.due_at.is_not(None), D.received_at.is_not(None)]
+
+
+async def pending_count(session: AsyncSession, subscription_id: str) -> int:
+    stmt = select(func.count()).where(
+        Alert.subscription_id == subscription_id, Alert.status == "pending"
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def _dossier_alerts(
+    session: AsyncSession,
+    sub: Subscription,
+    kind: str,
+    window: list[ColumnElement[bool]],
+    codes: Sequence[str] | None,
+    *,
+    now: datetime,
+    budget: int,
+    tree: _Tree,
+    zone: ZoneInfo,
+) -> int:
+    """Record ``kind`` for the subscription's dossiers in ``window`` not yet announced with
+    their current due date; at most ``budget`` of them (the earliest due first)."""
+    announced = exists().where(
+        Alert.subscription_id == sub.id,
+        Alert.type == kind,
+        Alert.dossier_code == D.code,
+        Alert.due_at == D.due_at,
+        Alert.channel == WEBHOOK,
+    )
+    stmt = (
+        select(D.code, D.unit_code, D.due_at, D.received_at, D.procedure_code)
+        .where(*_open_due(), *window, *_in_units(codes), ~announced)
+        .order_by(D.due_at, D.code)
+        .limit(budget)
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return 0
+    values = []
+    for code, unit_code, due_at, received_at, procedure_code in rows:
+        data = {
+            "dossier_code": code,
+            "unit_code": unit_code,
+            "unit_name": tree.names.get(unit_code),
+            "procedure_code": procedure_code,
+            "due_at": local_iso(due_at, zone),
+            "received_at": local_iso(received_at, zone),
+            "subscription_id": sub.id,
+        }
+        values.append(
+            {
+                "subscription_id": sub.id,
+                "channel": WEBHOOK,
+                "type": kind,
+                "dossier_code": code,
+                "unit_code": unit_code,
+                "due_at": due_at,
+                "webhook_id": new_webhook_id(),
+                "body": body_of(kind, now, data, zone),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    insert = dialect_insert(dialect_of(session))
+    created = 0
+    for start in range(0, len(values), 1000):
+        part = values[start : start + 1000]
+        result = await session.execute(insert(Alert).values(part).on_conflict_do_nothing())
+        created += max(int(getattr(result, "rowcount", 0) or 0), 0)
+    return created
+
+
+async def digest_data(
+    session: AsyncSession,
+    *,
+    codes: Sequence[str] | None,
+    root: str | None,
+    day: date,
+    now: datetime,
+    soon_end: datetime,
+    tree: _Tree,
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """Per unit of the subtree: open, overdue and due-soon counts and the most overdue."""
+    overdue = and_(D.due_at.is_not(None), D.due_at < now)
+    soon = and_(D.due_at.is_not(None), D.due_at >= now, D.due_at < soon_end)
+    open_ = [D.ended_at.is_(None), D.received_at.is_not(None), *_in_units(codes)]
+    counts = (
+        await session.execute(
+            select(
+                D.unit_code,
+                func.count(),
+                func.sum(case((overdue, 1), else_=0)),
+                func.sum(case((soon, 1), else_=0)),
+            )
+            .where(*open_)
+            .group_by(D.unit_code)
+        )
+    ).all()
+    today_ordinal = select(WorkDay.ordinal).where(WorkDay.day == day).scalar_subquery()
+    due_day = aliased(WorkDay)
+    rank = (
+        func.row_number().over(partition_by=D.unit_code, order_by=(D.due_at, D.code)).label("rank")
+    )
+    ranked = (
+        select(
+            D.code,
+            D.unit_code,
+            D.due_at,
+            working_days_from_ordinals(due_day.ordinal, today_ordinal).label("days"),
+            rank,
+        )
+        .select_from(D)
+        .outerjoin(due_day, due_day.day == D.due_date)
+        .where(*open_, overdue)
+        .subquery()
+    )
+    worst_rows = (await session.execute(select(ranked).where(ranked.c.rank <= DIGEST_WORST))).all()
+    worst: dict[str, list[dict[str, Any]]] = {}
+    for code, unit_code, due_at, days, _rank in worst_rows:
+        worst.setdefault(unit_code, []).append(
+            {
+                "dossier_code": code,
+                "due_at": local_iso(due_at, zone),
+                "working_days_overdue": int(days or 0),
+            }
+        )
+    units = [
+        {
+            "unit_code": unit_code,
+            "unit_name": tree.names.get(unit_code),
+            "open": int(total),
+            "overdue": int(late or 0),
+            "due_soon": int(due or 0),
+            "worst": sorted(worst.get(unit_code, []), key=lambda w: w["due_at"] or ""),
+        }
+        for unit_code, total, late, due in counts
+    ]
+    units.sort(key=lambda u: (-u["overdue"], -u["due_soon"], u["unit_code"]))
+    totals = {k: sum(u[k] for u in units) for k in ("open", "overdue", "due_soon")}
+    return {
+        "date": day.isoformat(),
+        "unit": root,
+        "unit_name": tree.names.get(root) if root else None,
+        "totals": totals,
+        "units": units[:DIGEST_UNITS],
+        "truncated": len(units) > DIGEST_UNITS,
+    }
+
+
+def fit_body(kind: str, now: datetime, data: dict[str, Any], zone: ZoneInfo) -> str:
+    """The digest body, dropping the least urgent units until it is at most MAX_BODY_BYTES."""
+    body = body_of(kind, now, data, zone)
+    while len(body.encode()) > MAX_BODY_BYTES and data["units"]:
+        data["units"] = data["units"][: max(len(data["units"]) * 3 // 4, 0)]
+        data["truncated"] = True
+        body = body_of(kind, now, data, zone)
+    return body
+
+
+def digest_instant(day: date, digest_time: str, zone: ZoneInfo) -> datetime:
+    hours, minutes = (int(part) for part in digest_time.split(":"))
+    return datetime.combine(day, time(hours, minutes), zone)
+
+
+async def _digest(
+    session: AsyncSession,
+    sub: Subscription,
+    codes: Sequence[str] | None,
+    *,
+    now: datetime,
+    today: date,
+    soon_end: datetime,
+    tree: _Tree,
+    zone: ZoneInfo,
+) -> int:
+    """Today's digest of the subscription, once its time has passed on a working day."""
+    due = digest_instant(today, sub.digest_time, zone)
+    if now < due or sub.created_at > due or not await is_working_day(session, today):
+        return 0
+    channels = ([WEBHOOK] if sub.url else []) + ([EMAIL] if sub.emails else [])
+    have = set(
+        (
+            await session.execute(
+                select(Alert.channel).where(
+                    Alert.subscription_id == sub.id,
+                    Alert.type == DIGEST,
+                    Alert.dossier_code == "",
+                    Alert.due_at == due,
+                )
+            )
+        ).scalars()
+    )
+    missing = [c for c in channels if c not in have]
+    if not missing:
+        return 0
+    data = await digest_data(
+        session,
+        codes=codes,
+        root=sub.unit_code,
+        day=today,
+        now=now,
+        soon_end=soon_end,
+        tree=tree,
+        zone=zone,
+    )
+    data["subscription_id"] = sub.id
+    body = fit_body(DIGEST, now, data, zone)
+    insert = dialect_insert(dialect_of(session))
+    rows = [
+        {
+            "subscription_id": sub.id,
+            "channel": channel,
+            "type": DIGEST,
+            "dossier_code": "",
+            "unit_code": sub.unit_code,
+            "due_at": due,
+            "webhook_id": new_webhook_id(),
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for channel in missing
+    ]
+    result = await session.execute(insert(Alert).values(rows).on_conflict_do_nothing())
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
+async def scan_session(session: AsyncSession, settings: Settings, *, now: datetime) -> ScanResult:
+    """One scan in the caller's transaction (the lock, if any, is the caller's)."""
+    zone = settings.zone
+    today = now.astimezone(zone).date()
+    result = ScanResult()
+    subs = list((await session.execute(select(Subscription).order_by(Subscription.id))).scalars())
+    if not subs:
+        return result
+    tree = await _tree(session)
+    horizons: dict[int, datetime] = {}
+    for sub in subs:
+        within = sub.due_within_working_days
+        if within not in horizons:
+            horizons[within] = await horizon_end(session, today=today, within=within, zone=zone)
+        soon_end = horizons[within]
+        codes = tree.codes(sub.unit_code)
+        budget = settings.alert_max_pending - await pending_count(session, sub.id)
+        if budget <= 0:
+            result.deferred.append(sub.id)
+            continue
+        common: dict[str, Any] = {"now": now, "tree": tree, "zone": zone}
+        if OVERDUE in sub.events and sub.url:
+            made = await _dossier_alerts(
+                session, sub, OVERDUE, [D.due_at < now], codes, budget=budget, **common
+            )
+            result.add(OVERDUE, made)
+            budget -= made
+        if DUE_SOON in sub.events and sub.url and budget > 0:
+            window = [D.due_at >= now, D.due_at < soon_end]
+            made = await _dossier_alerts(
+                session, sub, DUE_SOON, window, codes, budget=budget, **common
+            )
+            result.add(DUE_SOON, made)
+            budget -= made
+        if DIGEST in sub.events and budget > 0:
+            made = await _digest(session, sub, codes, today=today, soon_end=soon_end, **common)
+            result.add(DIGEST, made)
+        if budget <= 0:
+            result.deferred.append(sub.id)
+    for kind, count in result.created.items():
+        prometheus.ALERTS_CREATED.labels(kind).inc(count)
+    return result
+
+
+async def scan(db: Database, settings: Settings, *, now: datetime) -> ScanResult:
+    """One scan in a transaction of its own, if no other scheduler is scanning."""
+    async with db.write_guard(), db.sessionmaker() as session, session.begin():
+        if db.dialect == "postgresql":
+            locked = (
+                await session.execute(select(func.pg_try_advisory_xact_lock(SCHEDULER_LOCK)))
+            ).scalar_one()
+            if not locked:
+                return ScanResult(ran=False)
+        return await scan_session(session, settings, now=now)
+
+
+async def prune(db: Database, settings: Settings, *, now: datetime) -> int:
+    """Bound the stored alerts: attempts older than the retention, and finished alerts older
+    than it, except those whose dossier is still open with the same due date (their row is
+    what keeps the dossier from being announced again)."""
+    cutoff = now - timedelta(days=settings.alert_retention_days)
+    still_due = exists().where(
+        D.code == Alert.dossier_code, D.due_at == Alert.due_at, D.ended_at.is_(None)
+    )
+    async with db.write_guard(), db.sessionmaker() as session, session.begin():
+        attempts = await session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.at < cutoff))
+        alerts = await session.execute(
+            delete(Alert).where(
+                Alert.status.in_(["delivered", "dead"]),
+                Alert.finished_at < cutoff,
+                or_(Alert.type == DIGEST, ~still_due),
+            )
+        )
+    return int(getattr(attempts, "rowcount", 0) or 0) + int(getattr(alerts, "rowcount", 0) or 0)
