@@ -381,3 +381,179 @@ async def test_two_workers_announce_each_dossier_once(
         )
     assert all(len(ids) == 1 for ids in ids_by_code.values())  # one alert per dossier
     assert len(delivered) == len(codes) + 10  # each sent once, plus the 10 retries
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.original_content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, _Mailbox]]:
+    """A real SMTP server (aiosmtpd) on a free local port."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = _Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, mailbox
+    finally:
+        controller.stop()
+
+
+async def test_daily_digest_by_webhook_and_email_on_working_days_only(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    db: Database,
+    receiver: Receiver,
+    smtp_server: tuple[int, _Mailbox],
+) -> None:
+    import email
+    from email import policy
+
+    port, mailbox = smtp_server
+    settings = db.settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_from": "canhbao@h40.gov.vn"}
+    )
+    await put_units(client, admin)
+    await push(
+        client,
+        ingest_headers,
+        received("OVERDUE-A", "H40.31.05", "2026-11-20T17:00:00+07:00"),
+        received("OVERDUE-B", "H40.31", "2026-11-19T17:00:00+07:00"),
+        received("SOON-TUE", "H40.31", "2026-12-08T17:00:00+07:00"),
+        received("ELSEWHERE", "H40.32", "2026-11-19T17:00:00+07:00"),
+    )
+    saved = app.state.settings
+    app.state.settings = settings
+    try:
+        sub = await subscribe(
+            client,
+            admin,
+            url=receiver.url,
+            unit="H40.31",
+            events=["digest.daily"],
+            emails=["vanphong@phumy.h40.gov.vn"],
+        )
+    finally:
+        app.state.settings = saved
+    worker = AlertWorker(db, settings, app.state.hashing_secret)
+    try:
+        monday = datetime(2026, 12, 7, 7, 29, tzinfo=ZONE)
+        await worker.run_once(now=monday)
+        assert receiver.requests == [] and mailbox.messages == []
+        await worker.run_once(now=monday + timedelta(minutes=2))
+        await worker.run_once(now=monday + timedelta(hours=1))
+        assert len(receiver.requests) == 1 and len(mailbox.messages) == 1
+        await worker.run_once(now=datetime(2026, 12, 12, 8, 0, tzinfo=ZONE))  # a Saturday
+        assert len(receiver.requests) == 1 and len(mailbox.messages) == 1
+        await worker.run_once(now=datetime(2026, 12, 14, 7, 31, tzinfo=ZONE))
+        assert len(receiver.requests) == 2 and len(mailbox.messages) == 2
+    finally:
+        await worker.stop()
+
+    digest = verified(sub["secret"], receiver.requests[0])
+    assert digest["type"] == "digest.daily"
+    data = digest["data"]
+    assert data["date"] == "2026-12-07" and data["unit"] == "H40.31"
+    assert data["totals"] == {"open": 3, "overdue": 2, "due_soon": 1}
+    units = {u["unit_code"]: u for u in data["units"]}
+    assert set(units) == {"H40.31", "H40.31.05"}
+    worst = units["H40.31"]["worst"]
+    # working days d with 19/11 < d <= 07/12, Tuesday 24/11 being a holiday
+    assert [(w["dossier_code"], w["working_days_overdue"]) for w in worst] == [("OVERDUE-B", 11)]
+    recipients, raw = mailbox.messages[0]
+    assert recipients == ["vanphong@phumy.h40.gov.vn"]
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert message["Subject"] == "[Một cửa] Tổng hợp hồ sơ ngày 07/12/2026 — Huyện Một"
+    text = message.get_body().get_content()  # type: ignore[union-attr]
+    assert "Hồ sơ quá hạn: 2" in text and "Hồ sơ sắp đến hạn: 1" in text
+    assert "OVERDUE-B: hạn 19/11/2026 17:00, quá hạn 11 ngày làm việc" in text
+    assert "ELSEWHERE" not in text
+
+
+async def test_the_service_scans_and_delivers_on_its_own_timer(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    db: Database,
+    receiver: Receiver,
+) -> None:
+    """With the loop enabled (the default outside tests), the lifespan's worker announces a
+    dossier that is overdue now without anyone calling a round."""
+    from app.main import create_app
+
+    await put_units(client, admin)
+    await push(client, ingest_headers, received("TIMER-1", "H40.31", "2026-11-20T17:00:00+07:00"))
+    settings = make_settings(
+        db.settings.database_url, alerts_enabled=True, alert_interval_seconds=0.2
+    )
+    service = create_app(settings)
+    async with service.router.lifespan_context(service):
+        transport = httpx.ASGITransport(app=service)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
+            response = await other.post(
+                "/api/v1/subscriptions",
+                json={"url": receiver.url, "events": ["dossier.overdue"]},
+                headers=admin,
+            )
+            assert response.status_code == 201
+        for _ in range(100):
+            if receiver.requests:
+                break
+            await asyncio.sleep(0.1)
+    assert len(receiver.requests) == 1
+    data = verified(response.json()["secret"], receiver.requests[0])["data"]
+    assert data["dossier_code"] == "TIMER-1"
+
+
+async def test_pruning_keeps_what_stops_a_second_announcement(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    db: Database,
+    worker: AlertWorker,
+    receiver: Receiver,
+) -> None:
+    from sqlalchemy import func, select
+
+    from app.alerts import service
+    from app.alerts.models import Alert, DeliveryAttempt
+
+    await put_units(client, admin)
+    await push(
+        client,
+        ingest_headers,
+        received("STILL-OPEN", "H40.31", "2026-11-20T17:00:00+07:00"),
+        received("CLOSED-LATER", "H40.31", "2026-11-20T17:00:00+07:00"),
+    )
+    await subscribe(client, admin, url=receiver.url, events=["dossier.overdue"])
+    await worker.run_once(now=MONDAY_9)
+    assert len(receiver.requests) == 2
+    await push(
+        client,
+        ingest_headers,
+        event(
+            dossier="CLOSED-LATER", status="resolved", at="2026-11-23T10:00:00+07:00", unit="H40.31"
+        ),
+    )
+    later = MONDAY_9 + timedelta(days=db.settings.alert_retention_days + 1)
+    assert await service.prune(db, db.settings, now=later) == 3  # 2 attempts, 1 alert
+    async with db.sessionmaker() as session:
+        kept = (await session.execute(select(Alert.dossier_code))).scalars().all()
+        attempts = (await session.execute(select(func.count(DeliveryAttempt.id)))).scalar_one()
+    assert kept == ["STILL-OPEN"] and attempts == 0
+    await worker.run_once(now=later)
+    assert len(receiver.requests) == 2  # the kept row still stops a second announcement
