@@ -40,8 +40,8 @@ from app.metrics.rollups import (
     rollup_days,
     rollups,
 )
-from app.reference.calendar import working_days_join
 from app.reference.models import Unit
+from app.reference.workdays import working_days_join
 
 
 class Period(StrEnum):
@@ -594,9 +594,7 @@ async def _backlog_from_rollups(
             and_(rollups.c.span == MONTH, rollups.c.day < month),
             and_(rollups.c.span == DAY, rollups.c.day >= month, rollups.c.day <= last),
         )
-    index = case(
-        *((rollups.c.day <= b.last, k) for k, b in enumerate(buckets)), else_=len(buckets)
-    )
+    index = case(*((rollups.c.day <= b.last, k) for k, b in enumerate(buckets)), else_=len(buckets))
     keys = [rollups.c.unit_code] if group_by is GroupBy.unit else []
     c = rollups.c
     stmt = (

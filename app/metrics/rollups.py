@@ -55,7 +55,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from app.db import Base, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis
-from app.reference.calendar import working_days_sql
+from app.reference.workdays import working_days_sql
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
 RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)
@@ -154,9 +154,7 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
             [_on(source, c) for c in resolution_basis()],
             {
                 **counts(RESOLUTION_COUNTS),
-                "lateness_days_total": case(
-                    (late, func.coalesce(lateness, 0) * sign), else_=0
-                ),
+                "lateness_days_total": case((late, func.coalesce(lateness, 0) * sign), else_=0),
             },
         ),
         # the backlog: open on day D when received < D <= ended, overdue when also due < D
@@ -230,18 +228,14 @@ def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, di
 def delta_statements(source: Any, sign: Any, dialect: str) -> list[Any]:
     """The statements adding ``sign`` × the contributions of the dossiers in ``source``."""
     sums_rows, histogram_rows = _per_dossier(source, sign, dialect)
-    return _inserts(
-        sums_rows.cte("contributions"), histogram_rows.cte("processing"), dialect
-    )
+    return _inserts(sums_rows.cte("contributions"), histogram_rows.cte("processing"), dialect)
 
 
 def _inserts(contributions: Any, processing: Any, dialect: str) -> list[Any]:
     """The two rollup INSERTs of per-dossier contributions and processing-day rows."""
     return [
         _add(rollups, [], SUMS, _spans(contributions, [], SUMS, dialect), dialect),
-        _add(
-            rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"], dialect), dialect
-        ),
+        _add(rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"], dialect), dialect),
     ]
 
 
