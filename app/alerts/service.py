@@ -41,7 +41,7 @@ from app.config import Settings
 from app.db import Database, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
 from app.observability import prometheus
-from app.reference.calendar import WorkDay, working_days_from_ordinals
+from app.reference.workdays import WorkDay, working_days_from_ordinals
 from app.reference.models import Unit
 from app.reference.service import subtree
 
