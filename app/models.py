@@ -1,6 +1,6 @@
 """Imports every table so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from app.alerts.models import Alert, DeliveryAttempt, Subscription
+from app.alerts.models import Alert, AlertScope, DeliveryAttempt, Subscription
 from app.auth.models import ApiKey
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
@@ -9,6 +9,7 @@ from app.reference.workdays import WorkDay
 
 __all__ = [
     "Alert",
+    "AlertScope",
     "ApiKey",
     "Base",
     "CalendarOverride",

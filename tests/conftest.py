@@ -41,6 +41,7 @@ TABLES = [
     "metric_rollup_days",
     "alert_attempts",
     "alerts",
+    "alert_scopes",
     "alert_subscriptions",
 ]
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -40,6 +41,22 @@ class Subscription(Base):
     digest_time: Mapped[str] = mapped_column(String(5), default="07:30")
     secret_sealed: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertScope(Base):
+    """The units a subscription's dossier alerts cover, with what it wants: a copy of its
+    subtree (all units when it has none) that each scan brings up to date with the unit tree,
+    so one query finds the candidates of every subscription at once."""
+
+    __tablename__ = "alert_scopes"
+
+    subscription_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("alert_subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    want_overdue: Mapped[bool] = mapped_column(Boolean)
+    want_due_soon: Mapped[bool] = mapped_column(Boolean)
+    within: Mapped[int] = mapped_column(Integer)
 
 
 class Alert(Base):

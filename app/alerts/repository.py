@@ -9,7 +9,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import crypto
-from app.alerts.models import Alert, DeliveryAttempt, Subscription
+from app.alerts.models import Alert, AlertScope, DeliveryAttempt, Subscription
 from app.alerts.schemas import SubscriptionIn
 from app.db import utcnow
 
@@ -50,6 +50,7 @@ async def remove(session: AsyncSession, sub_id: str) -> bool:
     """Delete the subscription with its alerts and log: nothing more is sent."""
     await session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.subscription_id == sub_id))
     await session.execute(delete(Alert).where(Alert.subscription_id == sub_id))
+    await session.execute(delete(AlertScope).where(AlertScope.subscription_id == sub_id))
     result = await session.execute(delete(Subscription).where(Subscription.id == sub_id))
     return bool(getattr(result, "rowcount", 0))
 

@@ -31,19 +31,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import and_, case, delete, exists, func, or_, select
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.alerts.models import Alert, DeliveryAttempt, Subscription
+from app.alerts.models import Alert, AlertScope, DeliveryAttempt, Subscription
 from app.config import Settings
-from app.db import Database, dialect_insert, dialect_of
+from app.db import Database, UTCDateTime, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
 from app.observability import prometheus
-from app.reference.workdays import WorkDay, working_days_from_ordinals
 from app.reference.models import Unit
 from app.reference.service import subtree
+from app.reference.workdays import WorkDay, working_days_from_ordinals
 
 log = logging.getLogger("onestop.alerts")
 
@@ -143,45 +143,126 @@ def _open_due() -> list[ColumnElement[bool]]:
     return [D.ended_at.is_(None), D.due_at.is_not(None), D.received_at.is_not(None)]
 
 
-async def pending_count(session: AsyncSession, subscription_id: str) -> int:
-    stmt = select(func.count()).where(
-        Alert.subscription_id == subscription_id, Alert.status == "pending"
+async def pending_counts(session: AsyncSession) -> dict[str, int]:
+    """Undelivered alerts per subscription (the partial index of the queue)."""
+    stmt = (
+        select(Alert.subscription_id, func.count())
+        .where(Alert.status == "pending")
+        .group_by(Alert.subscription_id)
     )
-    return int((await session.execute(stmt)).scalar_one())
+    return {sub_id: int(n) for sub_id, n in (await session.execute(stmt)).all()}
+
+
+async def sync_scopes(session: AsyncSession, subs: Sequence[Subscription], tree: _Tree) -> None:
+    """Bring ``alert_scopes`` up to date with the subscriptions and the unit tree: one row
+    per webhook subscription wanting dossier alerts and unit of its subtree (every unit when
+    it has none). Only the differences are written."""
+    wanted: dict[tuple[str, str], tuple[bool, bool, int]] = {}
+    for sub in subs:
+        overdue, soon = OVERDUE in sub.events, DUE_SOON in sub.events
+        if not sub.url or not (overdue or soon):
+            continue
+        codes = tree.codes(sub.unit_code)
+        for code in tree.names if codes is None else codes:
+            wanted[(sub.id, code)] = (overdue, soon, sub.due_within_working_days)
+    stored = {
+        (sub_id, code): (overdue, soon, within)
+        for sub_id, code, overdue, soon, within in (
+            await session.execute(
+                select(
+                    AlertScope.subscription_id,
+                    AlertScope.unit_code,
+                    AlertScope.want_overdue,
+                    AlertScope.want_due_soon,
+                    AlertScope.within,
+                )
+            )
+        ).all()
+    }
+    gone = [key for key in stored if key not in wanted]
+    for start in range(0, len(gone), 500):
+        part = gone[start : start + 500]
+        await session.execute(
+            delete(AlertScope).where(
+                tuple_(AlertScope.subscription_id, AlertScope.unit_code).in_(part)
+            )
+        )
+    changed = [
+        {
+            "subscription_id": key[0],
+            "unit_code": key[1],
+            "want_overdue": value[0],
+            "want_due_soon": value[1],
+            "within": value[2],
+        }
+        for key, value in wanted.items()
+        if stored.get(key) != value
+    ]
+    insert = dialect_insert(dialect_of(session))
+    for start in range(0, len(changed), 1000):
+        stmt = insert(AlertScope).values(changed[start : start + 1000])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["subscription_id", "unit_code"],
+            set_={c: stmt.excluded[c] for c in ("want_overdue", "want_due_soon", "within")},
+        )
+        await session.execute(stmt)
 
 
 async def _dossier_alerts(
     session: AsyncSession,
-    sub: Subscription,
-    kind: str,
-    window: list[ColumnElement[bool]],
-    codes: Sequence[str] | None,
     *,
     now: datetime,
-    budget: int,
+    horizons: Mapping[int, datetime],
+    budgets: dict[str, int],
     tree: _Tree,
     zone: ZoneInfo,
-) -> int:
-    """Record ``kind`` for the subscription's dossiers in ``window`` not yet announced with
-    their current due date; at most ``budget`` of them (the earliest due first)."""
+    result: ScanResult,
+) -> None:
+    """Record every overdue and due-soon dossier not yet announced, for every subscription at
+    once: ``alert_scopes`` joined to the open dossiers of each unit (ix_dossiers_open_due),
+    less those already in ``alerts`` with the same type and due date. A subscription gets at
+    most its budget (the earliest due first); the rest waits for a later scan."""
+    S = AlertScope
+    def instant(at: datetime) -> Any:  # typed, so SQLite compares it as stored (naive UTC)
+        return literal(at, type_=UTCDateTime())
+
+    soon_end = case(
+        *((S.within == n, instant(end)) for n, end in horizons.items()), else_=instant(now)
+    )
+    until = case((S.want_due_soon, soon_end), else_=instant(now))
+    kind = case((D.due_at < now, OVERDUE), else_=DUE_SOON)
     announced = exists().where(
-        Alert.subscription_id == sub.id,
+        Alert.subscription_id == S.subscription_id,
         Alert.type == kind,
         Alert.dossier_code == D.code,
         Alert.due_at == D.due_at,
         Alert.channel == WEBHOOK,
     )
     stmt = (
-        select(D.code, D.unit_code, D.due_at, D.received_at, D.procedure_code)
-        .where(*_open_due(), *window, *_in_units(codes), ~announced)
-        .order_by(D.due_at, D.code)
-        .limit(budget)
+        select(
+            S.subscription_id, kind, D.code, D.unit_code, D.due_at, D.received_at, D.procedure_code
+        )
+        .select_from(S)
+        .join(
+            D,
+            and_(
+                D.unit_code == S.unit_code,
+                *_open_due(),
+                D.due_at < until,
+                or_(S.want_overdue, D.due_at >= now),
+            ),
+        )
+        .where(~announced)
+        .order_by(S.subscription_id, D.due_at, D.code)
     )
+    values: list[dict[str, Any]] = []
     rows = (await session.execute(stmt)).all()
-    if not rows:
-        return 0
-    values = []
-    for code, unit_code, due_at, received_at, procedure_code in rows:
+    for sub_id, type_, code, unit_code, due_at, received_at, procedure_code in rows:
+        if budgets.get(sub_id, 0) <= 0:
+            if sub_id not in result.deferred:
+                result.deferred.append(sub_id)
+            continue
+        budgets[sub_id] -= 1
         data = {
             "dossier_code": code,
             "unit_code": unit_code,
@@ -189,18 +270,18 @@ async def _dossier_alerts(
             "procedure_code": procedure_code,
             "due_at": local_iso(due_at, zone),
             "received_at": local_iso(received_at, zone),
-            "subscription_id": sub.id,
+            "subscription_id": sub_id,
         }
         values.append(
             {
-                "subscription_id": sub.id,
+                "subscription_id": sub_id,
                 "channel": WEBHOOK,
-                "type": kind,
+                "type": type_,
                 "dossier_code": code,
                 "unit_code": unit_code,
                 "due_at": due_at,
                 "webhook_id": new_webhook_id(),
-                "body": body_of(kind, now, data, zone),
+                "body": body_of(type_, now, data, zone),
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -208,12 +289,12 @@ async def _dossier_alerts(
             }
         )
     insert = dialect_insert(dialect_of(session))
-    created = 0
     for start in range(0, len(values), 1000):
         part = values[start : start + 1000]
-        result = await session.execute(insert(Alert).values(part).on_conflict_do_nothing())
-        created += max(int(getattr(result, "rowcount", 0) or 0), 0)
-    return created
+        stmt_insert = insert(Alert).values(part).on_conflict_do_nothing()
+        created = await session.execute(stmt_insert.returning(Alert.type))
+        for type_ in created.scalars():
+            result.add(type_, 1)
 
 
 async def digest_data(
@@ -322,8 +403,6 @@ async def _digest(
 ) -> int:
     """Today's digest of the subscription, once its time has passed on a working day."""
     due = digest_instant(today, sub.digest_time, zone)
-    if now < due or sub.created_at > due or not await is_working_day(session, today):
-        return 0
     channels = ([WEBHOOK] if sub.url else []) + ([EMAIL] if sub.emails else [])
     have = set(
         (
@@ -384,35 +463,41 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
         return result
     tree = await _tree(session)
     horizons: dict[int, datetime] = {}
-    for sub in subs:
-        within = sub.due_within_working_days
-        if within not in horizons:
-            horizons[within] = await horizon_end(session, today=today, within=within, zone=zone)
-        soon_end = horizons[within]
-        codes = tree.codes(sub.unit_code)
-        budget = settings.alert_max_pending - await pending_count(session, sub.id)
-        if budget <= 0:
-            result.deferred.append(sub.id)
-            continue
-        common: dict[str, Any] = {"now": now, "tree": tree, "zone": zone}
-        if OVERDUE in sub.events and sub.url:
-            made = await _dossier_alerts(
-                session, sub, OVERDUE, [D.due_at < now], codes, budget=budget, **common
+    for within in sorted({sub.due_within_working_days for sub in subs}):
+        horizons[within] = await horizon_end(session, today=today, within=within, zone=zone)
+    pending = await pending_counts(session)
+    budgets = {sub.id: settings.alert_max_pending - pending.get(sub.id, 0) for sub in subs}
+    result.deferred = [sub_id for sub_id, budget in budgets.items() if budget <= 0]
+    await sync_scopes(session, subs, tree)
+    await _dossier_alerts(
+        session,
+        now=now,
+        horizons=horizons,
+        budgets=budgets,
+        tree=tree,
+        zone=zone,
+        result=result,
+    )
+    digests = [
+        sub
+        for sub in subs
+        if DIGEST in sub.events
+        and budgets[sub.id] > 0
+        and sub.created_at <= digest_instant(today, sub.digest_time, zone) <= now
+    ]
+    if digests and await is_working_day(session, today):
+        for sub in digests:
+            made = await _digest(
+                session,
+                sub,
+                tree.codes(sub.unit_code),
+                now=now,
+                today=today,
+                soon_end=horizons[sub.due_within_working_days],
+                tree=tree,
+                zone=zone,
             )
-            result.add(OVERDUE, made)
-            budget -= made
-        if DUE_SOON in sub.events and sub.url and budget > 0:
-            window = [D.due_at >= now, D.due_at < soon_end]
-            made = await _dossier_alerts(
-                session, sub, DUE_SOON, window, codes, budget=budget, **common
-            )
-            result.add(DUE_SOON, made)
-            budget -= made
-        if DIGEST in sub.events and budget > 0:
-            made = await _digest(session, sub, codes, today=today, soon_end=soon_end, **common)
             result.add(DIGEST, made)
-        if budget <= 0:
-            result.deferred.append(sub.id)
     for kind, count in result.created.items():
         prometheus.ALERTS_CREATED.labels(kind).inc(count)
     return result

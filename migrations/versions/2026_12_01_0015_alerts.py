@@ -4,9 +4,10 @@ Revision ID: 0015_alerts
 Revises: 0010_backlog_rollups
 Create Date: 2026-12-01 22:00:00
 
-``ix_dossiers_open_due`` holds only the open dossiers that have a due date, keyed by it: the
-alert scan (app/alerts/service.py) finds what is overdue or due soon with one range scan of
-it, never reading closed dossiers. On PostgreSQL it INCLUDEs what the scan reads.
+``ix_dossiers_open_due`` holds only the open dossiers that have a due date, keyed by unit and
+due date: the alert scan (app/alerts/service.py) of a commune's subscription is a range probe
+per unit, a province-wide one a scan of this small index, never reading closed dossiers. On
+PostgreSQL it INCLUDEs the rest of what the scan reads (an index-only scan).
 """
 
 from __future__ import annotations
@@ -37,6 +38,21 @@ def upgrade() -> None:
         sa.Column("secret_sealed", sa.String(256), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_alert_subscriptions"),
+    )
+    op.create_table(
+        "alert_scopes",
+        sa.Column("subscription_id", sa.String(32), nullable=False),
+        sa.Column("unit_code", sa.String(64), nullable=False),
+        sa.Column("want_overdue", sa.Boolean(), nullable=False),
+        sa.Column("want_due_soon", sa.Boolean(), nullable=False),
+        sa.Column("within", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("subscription_id", "unit_code", name="pk_alert_scopes"),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["alert_subscriptions.id"],
+            name="fk_alert_scopes_subscription_id_alert_subscriptions",
+            ondelete="CASCADE",
+        ),
     )
     op.create_table(
         "alerts",
@@ -111,8 +127,8 @@ def upgrade() -> None:
     op.create_index("ix_alert_attempts_alert_id", "alert_attempts", ["alert_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "CREATE INDEX ix_dossiers_open_due ON dossiers (due_at) "
-            "INCLUDE (code, unit_code, received_at, procedure_code) "
+            "CREATE INDEX ix_dossiers_open_due ON dossiers (unit_code, due_at) "
+            "INCLUDE (code, received_at, procedure_code) "
             "WHERE ended_at IS NULL AND due_at IS NOT NULL"
         )
     else:
@@ -126,4 +142,5 @@ def downgrade() -> None:
     op.execute("DROP INDEX ix_dossiers_open_due")
     op.drop_table("alert_attempts")
     op.drop_table("alerts")
+    op.drop_table("alert_scopes")
     op.drop_table("alert_subscriptions")
