@@ -113,6 +113,10 @@ async def test_subscription_lifecycle(
     assert (await client.get("/api/v1/subscriptions", headers=admin)).json() == {"items": []}
     assert (await client.delete(path, headers=admin)).status_code == 404
     assert (await client.get(f"{path}/deliveries", headers=admin)).status_code == 404
+    for odd in ("X1", "%00", "a" * 300):
+        assert (
+            await client.delete(f"/api/v1/subscriptions/{odd}", headers=admin)
+        ).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -137,6 +141,12 @@ async def test_subscription_lifecycle(
         (
             {"url": "https://h.example/a", "events": ["dossier.overdue"], "secret": "x"},
             ["body", "secret"],
+        ),
+        ({"url": "http://h.example:99999/a", "events": ["dossier.overdue"]}, ["body", "url"]),
+        ({"url": "http://[::1/a", "events": ["dossier.overdue"]}, ["body", "url"]),
+        (
+            {"url": "https://h.example/a", "events": ["dossier.overdue"], "unit": "H40\x00"},
+            ["body", "unit"],
         ),
     ],
 )

@@ -76,7 +76,10 @@ def retry_delay(attempts_made: int, base: float) -> float:
 def host_allowed(url: str, allowed: list[str]) -> bool:
     if not allowed:
         return True
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
     return host in allowed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -42,12 +43,20 @@ async def list_all(session: AsyncSession) -> list[Subscription]:
     )
 
 
+def _well_formed(sub_id: str) -> bool:
+    """Ids are 32 hex digits; anything else is simply not found (never sent to the database,
+    where a NUL byte would be an error)."""
+    return re.fullmatch(r"[0-9a-f]{32}", sub_id) is not None
+
+
 async def get(session: AsyncSession, sub_id: str) -> Subscription | None:
-    return await session.get(Subscription, sub_id)
+    return await session.get(Subscription, sub_id) if _well_formed(sub_id) else None
 
 
 async def remove(session: AsyncSession, sub_id: str) -> bool:
     """Delete the subscription with its alerts and log: nothing more is sent."""
+    if not _well_formed(sub_id):
+        return False
     await session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.subscription_id == sub_id))
     await session.execute(delete(Alert).where(Alert.subscription_id == sub_id))
     await session.execute(delete(AlertScope).where(AlertScope.subscription_id == sub_id))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 EventType = Literal["dossier.due_soon", "dossier.overdue", "digest.daily"]
-_EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$")
+_EMAIL = re.compile(r"^[^@\s<>,;\"\x00-\x1f\x7f]{1,64}@([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -93,8 +94,23 @@ class SubscriptionIn(BaseModel):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not re.match(r"^https?://[^/\s?#]+", value) or any(c.isspace() for c in value):
-            raise ValueError("url must be an absolute http:// or https:// URL")
+        message = "url must be an absolute http:// or https:// URL"
+        if not value.isprintable() or any(c.isspace() for c in value):
+            raise ValueError(message)
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # raises on a port that is not a number in range
+        except ValueError as exc:
+            raise ValueError(message) from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(message)
+        return value
+
+    @field_validator("unit")
+    @classmethod
+    def _printable_unit(cls, value: str | None) -> str | None:
+        if value is not None and (not value or not value.isprintable()):
+            raise ValueError("unit must be a unit code (printable characters)")
         return value
 
     @model_validator(mode="after")

@@ -133,7 +133,7 @@ def upgrade() -> None:
         )
     else:
         op.execute(
-            "CREATE INDEX ix_dossiers_open_due ON dossiers (due_at, unit_code) "
+            "CREATE INDEX ix_dossiers_open_due ON dossiers (unit_code, due_at) "
             "WHERE ended_at IS NULL AND due_at IS NOT NULL"
         )
 
