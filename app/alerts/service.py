@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, tuple_
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -61,6 +61,7 @@ EVENT_TYPES = (DUE_SOON, OVERDUE, DIGEST)
 WEBHOOK, EMAIL = "webhook", "email"
 # pg_try_advisory_xact_lock key of the scheduler: "onestop alerts" folded into a bigint
 SCHEDULER_LOCK = 0x6F6E_6573_746F_7061
+ANALYZE_AFTER_ROWS = 1000  # rows written by one scan after which its tables are analysed
 MAX_BODY_BYTES = 64 * 1024  # a digest is trimmed to fit; a dossier alert is far smaller
 DIGEST_UNITS = 100  # units listed in a digest, most overdue first
 DIGEST_WORST = 5  # dossiers listed per unit, most overdue first
@@ -160,7 +161,7 @@ async def pending_counts(session: AsyncSession) -> dict[str, int]:
     return {sub_id: int(n) for sub_id, n in (await session.execute(stmt)).all()}
 
 
-async def sync_scopes(session: AsyncSession, subs: Sequence[Subscription], tree: _Tree) -> None:
+async def sync_scopes(session: AsyncSession, subs: Sequence[Subscription], tree: _Tree) -> int:
     """Bring ``alert_scopes`` up to date with the subscriptions and the unit tree: one row
     per webhook subscription wanting dossier alerts and unit of its subtree (every unit when
     it has none). Only the differences are written."""
@@ -212,6 +213,7 @@ async def sync_scopes(session: AsyncSession, subs: Sequence[Subscription], tree:
             set_={c: stmt.excluded[c] for c in ("want_overdue", "want_due_soon", "within")},
         )
         await session.execute(stmt, changed)
+    return len(gone) + len(changed)
 
 
 async def _dossier_alerts(
@@ -517,7 +519,9 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
     pending = await pending_counts(session)
     budgets = {sub.id: settings.alert_max_pending - pending.get(sub.id, 0) for sub in subs}
     result.deferred = [sub_id for sub_id, budget in budgets.items() if budget <= 0]
-    await sync_scopes(session, subs, tree)
+    rescoped = await sync_scopes(session, subs, tree)
+    if rescoped > ANALYZE_AFTER_ROWS and dialect_of(session) == "postgresql":
+        await session.execute(text("ANALYZE alert_scopes"))
     await _dossier_alerts(
         session,
         now=now,
@@ -527,6 +531,11 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
         zone=zone,
         result=result,
     )
+    if sum(result.created.values()) > ANALYZE_AFTER_ROWS and dialect_of(session) == "postgresql":
+        # a new subscription's first scan can add tens of thousands of rows at once; without
+        # fresh statistics the next scan's anti-join against them was planned as if the table
+        # were empty (a nested loop over both: minutes at 1M dossiers, docs/performance.md)
+        await session.execute(text("ANALYZE alerts"))
     digests = [
         sub
         for sub in subs
