@@ -54,19 +54,24 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.db import Base, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis
+from app.metrics.formulas import COUNTS, Basis, Span, intake_basis, resolution_basis
 from app.reference.workdays import working_days_sql
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
 RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)
 ROLLUP_COUNTS = INTAKE_COUNTS + RESOLUTION_COUNTS
-# The backlog at the start of day D (open: received before D, not ended before D; overdue:
-# also due before D) is a running total: the sum over the days before D of dossiers entering
-# it minus those leaving it. A dossier enters the backlog on its receipt day (that is the
-# ``received`` count) and leaves it on the later of that and its end day (``backlog_out``);
-# it enters the overdue backlog on the later of receipt and due day (``overdue_in``) and
-# leaves it on the later of that and its end day (``overdue_out``).
+# The backlog at the start of day D is a running total: the sum over the days before D of
+# dossiers entering a backlog state minus those leaving it. From the state's span
+# (``formulas.Span``): in it at the start of D when the local days of its ``after`` instants
+# are before D and the day of its ``through`` instant is not; so it enters on the latest of
+# its ``after`` days and leaves on the latest of those and its ``through`` day. Open dossiers
+# enter on their receipt day: that is the intake ``received`` count.
+BACKLOG_ROLLUPS: dict[str, tuple[str, str]] = {  # count: (entries column, exits column)
+    "in_progress": ("received", "backlog_out"),
+    "in_progress_overdue": ("overdue_in", "overdue_out"),
+}
 BACKLOG_SUMS = ("backlog_out", "overdue_in", "overdue_out")
+DATE_OF = {"received_at": "received_date", "due_at": "due_date", "ended_at": "ended_date"}
 SUMS = (*ROLLUP_COUNTS, "lateness_days_total", *BACKLOG_SUMS)
 
 DAY = "d"  # a row per (unit, local day)
@@ -90,17 +95,6 @@ rollup_days = Table(
     Column("days", Integer, primary_key=True),
     Column("n", Integer, nullable=False),
 )
-
-
-def intake_basis() -> list[ColumnElement[bool]]:
-    """Dossiers that count in the intake basis of the day they were received."""
-    return [D.received_date.is_not(None)]
-
-
-def resolution_basis() -> list[ColumnElement[bool]]:
-    """Dossiers that count in the resolution basis of the day they were resolved: not closed
-    (withdrawn, stopped, refused) before they were resolved."""
-    return [D.resolved_date.is_not(None), or_(D.closed_at.is_(None), D.closed_at >= D.resolved_at)]
 
 
 def month_start(day: Any, dialect: str) -> ColumnElement[Any]:
@@ -146,9 +140,12 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
     late = _on(source, COUNTS["resolved_late"].condition(None))
     # by index look-ups: a batch's dossiers are few next to the calendar's 40k days
     lateness = working_days_sql(source.c.due_date, source.c.resolved_date)
-    received, due, ended = source.c.received_date, source.c.due_date, source.c.ended_date
     parts = [
-        part(received, [_on(source, c) for c in intake_basis()], counts(INTAKE_COUNTS)),
+        part(
+            source.c.received_date,
+            [_on(source, c) for c in intake_basis()],
+            counts(INTAKE_COUNTS),
+        ),
         part(
             source.c.resolved_date,
             [_on(source, c) for c in resolution_basis()],
@@ -157,22 +154,12 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
                 "lateness_days_total": case((late, func.coalesce(lateness, 0) * sign), else_=0),
             },
         ),
-        # the backlog: open on day D when received < D <= ended, overdue when also due < D
-        # (entering it on the receipt day is the intake part's ``received``)
-        part(
-            latest(dialect, received, ended),
-            [received.is_not(None), ended.is_not(None)],
-            {"backlog_out": sign},
-        ),
-        part(
-            latest(dialect, received, due),
-            [received.is_not(None), due.is_not(None)],
-            {"overdue_in": sign},
-        ),
-        part(
-            latest(dialect, received, due, ended),
-            [received.is_not(None), due.is_not(None), ended.is_not(None)],
-            {"overdue_out": sign},
+        *(
+            part(day, where, {column: sign})
+            for name, (entries, exits) in BACKLOG_ROLLUPS.items()
+            for day, where, column in _backlog_moves(
+                source, COUNTS[name].span, entries, exits, dialect
+            )
         ),
     ]
     days = working_days_sql(source.c.received_date, source.c.resolved_date)
@@ -188,6 +175,22 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
     inner = per_dossier.subquery("processing")
     histogram = select(inner).where(inner.c.days.is_not(None))
     return union_all(*parts), histogram
+
+
+def _backlog_moves(
+    source: Any, span: Span | None, entries: str, exits: str, dialect: str
+) -> list[Any]:
+    """The (day, condition, column) of a dossier's entry into a backlog state and of its exit
+    (the entry on the receipt day is the intake part's ``received``)."""
+    assert span is not None and len(span.through) == 1, "a rollup needs one ending instant"
+    after = [source.c[DATE_OF[name]] for name in span.after]
+    through = source.c[DATE_OF[span.through[0]]]
+    moves = []
+    if entries != "received":
+        moves.append((latest(dialect, *after), [a.is_not(None) for a in after], entries))
+    ends = [*after, through]
+    moves.append((latest(dialect, *ends), [e.is_not(None) for e in ends], exits))
+    return moves
 
 
 def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:
