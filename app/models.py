@@ -4,6 +4,7 @@ from app.alerts.models import Alert, AlertScope, DeliveryAttempt, Subscription
 from app.auth.models import ApiKey
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
+from app.dvcqg.models import DvcqgSession
 from app.reference.models import CalendarOverride, Procedure, Unit
 from app.reference.workdays import WorkDay
 
@@ -16,6 +17,7 @@ __all__ = [
     "DeliveryAttempt",
     "Dossier",
     "DossierEvent",
+    "DvcqgSession",
     "Procedure",
     "Subscription",
     "Unit",

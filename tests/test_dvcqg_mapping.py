@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from app.dvcqg.mapping import (
     DOSSIER_RULES,
     STEP_RULES,
+    KnownDossier,
     MappedRecord,
     MappingOptions,
     map_dossier,
@@ -250,3 +252,43 @@ def test_a_refusal_date_on_a_dossier_not_refused_is_ignored_and_reported() -> No
     assert [e.body["status"] for e in mapped.events] == ["received", "received"]
     assert state(mapped)["occurred_at"] == "2024-01-08T09:15:00+07:00"
     assert locs(mapped) == [["NgayTuChoi"]]
+
+
+def _statuses(mapped: MappedRecord) -> list[str]:
+    return [str(e.body["status"]) for e in mapped.events]
+
+
+def _types(mapped: MappedRecord) -> list[str]:
+    return [p.type for p in mapped.problems]
+
+
+def test_a_closing_status_without_its_date_is_not_placed_at_the_receipt() -> None:
+    returned = map_dossier(base(TrangThaiHoSo="10"), OPTIONS)
+    refused = map_dossier(base(TrangThaiHoSo="3"), OPTIONS)
+    for mapped in (returned, refused):
+        assert (_statuses(mapped), _types(mapped)) == (["received", "processing"], ["missing_date"])
+    dated = map_dossier(base(TrangThaiHoSo="10", NgayTra="20240112100000"), OPTIONS)
+    assert _statuses(dated) == ["received", "returned", "returned"]
+
+
+def test_a_status_5_without_a_dated_request_adds_no_supplement() -> None:
+    undated = map_dossier(base(TrangThaiHoSo="5", DanhSachHoSoBoSung=[]), OPTIONS)
+    dated = map_dossier(
+        base(TrangThaiHoSo="5", DanhSachHoSoBoSung=[{"NgayBoSung": "20240110080000"}]), OPTIONS
+    )
+    assert (_statuses(undated), _types(undated)) == (["received", "processing"], ["missing_date"])
+    assert _statuses(dated).count("supplement_requested") == 1
+
+
+def test_a_step_9_at_the_receipt_of_an_unresolved_dossier_is_not_applied() -> None:
+    code = "000.00.31.H40-240108-0002"
+    receipt = datetime(2024, 1, 8, 9, 15, tzinfo=ZONE)
+    step = {"MaHoSo": code, "TrangThai": "9", "ThoiDiemXuLy": "20240108091500"}
+    later = {**step, "ThoiDiemXuLy": "20240110091500"}
+    open_one = {code: KnownDossier("000.00.31.H40", receipt, None)}
+    resolved = {code: KnownDossier("000.00.31.H40", receipt, receipt)}
+    invented = map_step(step, OPTIONS, {}, open_one)
+    assert (invented.events, _types(invented), invented.ignored) == ([], ["invented_step"], True)
+    assert _statuses(map_step(later, OPTIONS, {}, open_one)) == ["resolved"]
+    assert _statuses(map_step(step, OPTIONS, {}, resolved)) == ["resolved"]
+    assert _statuses(map_step(step, OPTIONS, {}, {})) == ["resolved"]
