@@ -361,3 +361,13 @@ async def test_ha_giang_client_is_admitted_by_network_and_its_undated_statuses_a
     async with db.sessionmaker() as session:
         sources = set((await session.execute(select(DossierEvent.source))).scalars())
     assert sources == {"province-lan"}
+    # by hand: two applications received in June, neither resolved nor closed (no date for
+    # either was ever sent), no channel sent, no due date: in progress, never overdue
+    r = await client.get(
+        "/api/v1/metrics/summary",
+        params={"from": "2024-06-01", "to": "2024-06-30"},
+        headers=read_headers,
+    )
+    expected = {"received": 2, "received_online": 0, "resolved": 0, "in_progress": 2,
+                "in_progress_overdue": 0}  # fmt: skip
+    assert picked(r.json()["rows"][0], expected) == expected

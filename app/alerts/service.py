@@ -27,32 +27,44 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, text, tuple_
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.alerts.models import Alert, AlertScope, DeliveryAttempt, Subscription
 from app.config import Settings
-from app.db import (
-    Database,
-    UTCDateTime,
-    dialect_insert,
-    dialect_of,
-    driver_connection,
-    driver_errors,
-)
+from app.db import Database, UTCDateTime
 from app.dossiers.models import Dossier as D
 from app.observability import prometheus
 from app.reference.models import Unit
 from app.reference.service import subtree
 from app.reference.workdays import WorkDay, working_days_from_ordinals
+from app.storage.sql import sql_of
 
 log = logging.getLogger("onestop.alerts")
+ALERTS = cast(Table, Alert.__table__)
+SCOPES = cast(Table, AlertScope.__table__)
 
 DUE_SOON = "dossier.due_soon"
 OVERDUE = "dossier.overdue"
@@ -207,7 +219,7 @@ async def sync_scopes(session: AsyncSession, subs: Sequence[Subscription], tree:
         if stored.get(key) != value
     ]
     if changed:
-        stmt = dialect_insert(dialect_of(session))(AlertScope)
+        stmt = sql_of(session).insert(SCOPES)
         stmt = stmt.on_conflict_do_update(
             index_elements=["subscription_id", "unit_code"],
             set_={c: stmt.excluded[c] for c in ("want_overdue", "want_due_soon", "within")},
@@ -301,15 +313,6 @@ async def _dossier_alerts(
         result.add(type_, 1)
 
 
-_PG_INSERT = """
-INSERT INTO alerts (subscription_id, channel, type, dossier_code, unit_code, due_at,
-    webhook_id, body, status, attempts, next_attempt_at, created_at)
-SELECT s, c, t, d, u, due, w, b, 'pending', 0, $9, $9
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-            $7::text[], $8::text[]) AS v(s, c, t, d, u, due, w, b)
-ON CONFLICT DO NOTHING
-RETURNING type
-"""
 _PG_COLUMNS = (
     "subscription_id",
     "channel",
@@ -320,29 +323,46 @@ _PG_COLUMNS = (
     "webhook_id",
     "body",
 )
+_PG_INSERT = text(
+    "INSERT INTO alerts (subscription_id, channel, type, dossier_code, unit_code, due_at, "
+    "webhook_id, body, status, attempts, next_attempt_at, created_at) "
+    "SELECT s, c, t, d, u, due, w, b, 'pending', 0, :now, :now FROM unnest("
+    "CAST(:subscription_id AS text[]), CAST(:channel AS text[]), CAST(:type AS text[]), "
+    "CAST(:dossier_code AS text[]), CAST(:unit_code AS text[]), "
+    "CAST(:due_at AS timestamptz[]), CAST(:webhook_id AS text[]), CAST(:body AS text[])"
+    ") AS v(s, c, t, d, u, due, w, b) ON CONFLICT DO NOTHING RETURNING type"
+).bindparams(
+    *(bindparam(c, type_=ARRAY(String)) for c in _PG_COLUMNS if c != "due_at"),
+    bindparam("due_at", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("now", type_=DateTime(timezone=True)),
+)
+
+
+def backend(session: AsyncSession) -> str:
+    """The session's database (``postgresql`` or ``sqlite``)."""
+    bind = session.bind
+    assert bind is not None, "sessions are always bound to an engine here"
+    return bind.dialect.name
 
 
 async def insert_alerts(session: AsyncSession, values: list[dict[str, Any]]) -> list[str]:
     """Insert pending alerts, skipping any whose key is already recorded; the types of those
     inserted (RETURNING names only them, not the rows a concurrent scan recorded first).
 
-    PostgreSQL: one statement over arrays (``unnest``), sent straight to asyncpg in the
-    session's transaction; the ORM's row-by-row parameter handling cost more than the insert
-    (docs/performance.md, "Alert scan"). SQLite: one executemany."""
+    PostgreSQL: one statement over arrays (``unnest``) per 10,000 rows; the ORM's row-by-row
+    parameter handling cost more than the insert (docs/performance.md, "Alert scan").
+    SQLite: one executemany."""
     if not values:
         return []
-    if dialect_of(session) == "postgresql":
-        conn = await driver_connection(session)
-        created: list[str] = []
+    created: list[str] = []
+    if backend(session) == "postgresql":
         for start in range(0, len(values), 10_000):
             part = values[start : start + 10_000]
-            arrays = [[row[c] for row in part] for c in _PG_COLUMNS]
-            with driver_errors(session):
-                rows = await conn.fetch(_PG_INSERT, *arrays, part[0]["created_at"])
-            created += [r["type"] for r in rows]
+            params: dict[str, Any] = {c: [row[c] for row in part] for c in _PG_COLUMNS}
+            params["now"] = part[0]["created_at"]
+            created += list((await session.execute(_PG_INSERT, params)).scalars())
         return created
-    stmt = dialect_insert("sqlite")(Alert).on_conflict_do_nothing().returning(Alert.type)
-    created = []
+    stmt = sql_of(session).insert(ALERTS).on_conflict_do_nothing().returning(Alert.type)
     for start in range(0, len(values), 5000):
         created += list((await session.execute(stmt, values[start : start + 5000])).scalars())
     return created
@@ -482,7 +502,7 @@ async def _digest(
     )
     data["subscription_id"] = sub.id
     body = fit_body(DIGEST, now, data, zone)
-    insert = dialect_insert(dialect_of(session))
+    insert = sql_of(session).insert
     rows = [
         {
             "subscription_id": sub.id,
@@ -500,7 +520,7 @@ async def _digest(
         }
         for channel in missing
     ]
-    result = await session.execute(insert(Alert).values(rows).on_conflict_do_nothing())
+    result = await session.execute(insert(ALERTS).values(rows).on_conflict_do_nothing())
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
@@ -520,7 +540,7 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
     budgets = {sub.id: settings.alert_max_pending - pending.get(sub.id, 0) for sub in subs}
     result.deferred = [sub_id for sub_id, budget in budgets.items() if budget <= 0]
     rescoped = await sync_scopes(session, subs, tree)
-    if rescoped > ANALYZE_AFTER_ROWS and dialect_of(session) == "postgresql":
+    if rescoped > ANALYZE_AFTER_ROWS and backend(session) == "postgresql":
         await session.execute(text("ANALYZE alert_scopes"))
     await _dossier_alerts(
         session,
@@ -531,7 +551,7 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
         zone=zone,
         result=result,
     )
-    if sum(result.created.values()) > ANALYZE_AFTER_ROWS and dialect_of(session) == "postgresql":
+    if sum(result.created.values()) > ANALYZE_AFTER_ROWS and backend(session) == "postgresql":
         # a new subscription's first scan can add tens of thousands of rows at once; without
         # fresh statistics the next scan's anti-join against them was planned as if the table
         # were empty (a nested loop over both: minutes at 1M dossiers, docs/performance.md)

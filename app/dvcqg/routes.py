@@ -193,7 +193,9 @@ async def sync_dossiers(
     records = await _records(request, db, RECORDS)
     if isinstance(records, JSONResponse):
         return records
-    return await service.sync_dossiers(db, source=principal.source, records=records)
+    return await service.sync_dossiers(
+        db, source=principal.source, records=records, claim=principal.signed_request
+    )
 
 
 @router.post(
@@ -229,7 +231,9 @@ async def sync_progress(
     steps = await _records(request, db, STEPS)
     if isinstance(steps, JSONResponse):
         return steps
-    return await service.sync_progress(db, source=principal.source, steps=steps)
+    return await service.sync_progress(
+        db, source=principal.source, steps=steps, claim=principal.signed_request
+    )
 
 
 @router.post(

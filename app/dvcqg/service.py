@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.auth.signing import VerifiedRequest
 from app.config import Settings
 from app.db import Database, chunks
 from app.dossiers.models import Dossier
@@ -36,14 +37,27 @@ def mapping_options(settings: Settings) -> MappingOptions:
     )
 
 
-async def sync_dossiers(db: Database, *, source: str, records: Sequence[Any]) -> SyncOut:
-    """Map each national record to its events and store them all in one transaction."""
+async def sync_dossiers(
+    db: Database,
+    *,
+    source: str,
+    records: Sequence[Any],
+    claim: VerifiedRequest | None = None,
+) -> SyncOut:
+    """Map each national record to its events and store them all in one transaction
+    (``claim``: a signed request, its id recorded in that transaction)."""
     options = mapping_options(db.settings)
     mapped = [map_dossier(record, options) for record in records]
-    return await _store(db, source=source, mapped=mapped)
+    return await _store(db, source=source, mapped=mapped, claim=claim)
 
 
-async def sync_progress(db: Database, *, source: str, steps: Sequence[Any]) -> SyncOut:
+async def sync_progress(
+    db: Database,
+    *,
+    source: str,
+    steps: Sequence[Any],
+    claim: VerifiedRequest | None = None,
+) -> SyncOut:
     """Map each processing step to a status event; known dossiers keep their unit."""
     options = mapping_options(db.settings)
     codes = sorted(
@@ -52,7 +66,7 @@ async def sync_progress(db: Database, *, source: str, steps: Sequence[Any]) -> S
     known = await _known_dossiers(db, codes)
     units = {code: dossier.unit_code for code, dossier in known.items()}
     mapped = [map_step(step, options, units, known) for step in steps]
-    return await _store(db, source=source, mapped=mapped)
+    return await _store(db, source=source, mapped=mapped, claim=claim)
 
 
 async def _known_dossiers(db: Database, codes: list[str]) -> dict[str, KnownDossier]:
@@ -79,7 +93,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-async def _store(db: Database, *, source: str, mapped: list[MappedRecord]) -> SyncOut:
+async def _store(
+    db: Database, *, source: str, mapped: list[MappedRecord], claim: VerifiedRequest | None
+) -> SyncOut:
     items: list[dict[str, Any]] = []
     owners: list[tuple[int, int]] = []  # (record index, event index within the record)
     for index, record in enumerate(mapped):
@@ -89,7 +105,7 @@ async def _store(db: Database, *, source: str, mapped: list[MappedRecord]) -> Sy
     per_event: dict[tuple[int, int], ItemOutcome] = {}
     if items:
         ctx = ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds)
-        outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx)
+        outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx, claim=claim)
         for result in outcome.results:
             per_event[owners[result.index]] = result
     results = [

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import chunks, dialect_insert, dialect_of, utcnow
+from app.db import chunks, utcnow
 from app.errors import NotFound
 from app.metrics import rollups
 from app.reference.models import CalendarOverride
@@ -37,7 +37,7 @@ async def fill_work_days(*, session: AsyncSession) -> int:
     rows = calendar_rows(overrides)
     await session.execute(delete(WorkDay))
     for part in chunks(rows, 5000):
-        await session.execute(dialect_insert(dialect_of(session))(WorkDay), part)
+        await session.execute(insert(WorkDay), part)
     await rollups.rebuild(session)  # their working-day figures follow the new calendar
     return len(rows)
 
