@@ -16,6 +16,7 @@ from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
 from app.metrics import service
 from app.metrics.export import CSV_MEDIA_TYPE, csv_response
 from app.metrics.queries import GroupBy
+from app.metrics.routes import LineageQuery
 from app.metrics.service import MetricQuery
 from app.reference.models import Unit
 from app.reports import processing, scorecard
@@ -97,7 +98,7 @@ async def get_processing_report(
     session: AsyncSession = ReadSessionDep,
 ) -> Any:
     service.check_dates(from_, to)
-    scope = await service.scope_of(session, unit=unit, level=None)
+    scope = await service.scope_of(session, unit=unit, level=None, first=from_, last=to)
     settings = request.app.state.settings
     report = await processing.processing_report(
         session,
@@ -198,10 +199,11 @@ async def get_scorecard(
         ),
     ] = None,
     group_by: ScorecardGroup = Query(ScorecardGroup.none, description="`none` or `unit`."),
+    lineage: LineageQuery = False,
     session: AsyncSession = ReadSessionDep,
 ) -> Scorecard:
     service.check_dates(from_, to)
-    query = MetricQuery(from_, to, unit, level, GroupBy(group_by.value))
+    query = MetricQuery(from_, to, unit, level, GroupBy(group_by.value), lineage=lineage)
     settings = request.app.state.settings
     rows = await service.metric_rows(
         session,
