@@ -1,7 +1,7 @@
 """alerts: subscriptions, the alert outbox, its delivery log, and the open-by-due index
 
 Revision ID: 0015_alerts
-Revises: 0012_dvcqg_sessions
+Revises: 0016_unit_lineage
 Create Date: 2026-12-01 22:00:00
 
 ``ix_dossiers_open_due`` holds only the open dossiers that have a due date, keyed by unit and
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_alerts"
-down_revision: str | None = "0012_dvcqg_sessions"
+down_revision: str | None = "0016_unit_lineage"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
