@@ -13,6 +13,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from app import apidocs, dashboard, health
+from app.alerts.routes import router as alerts_router
+from app.alerts.worker import AlertWorker
 from app.auth.routes import router as auth_router
 from app.caching import MetricCaching
 from app.config import Settings, get_settings
@@ -60,9 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prometheus.observe_engine(db.engine, "primary")
         if db.read_engine is not db.engine:
             prometheus.observe_engine(db.read_engine, "read")
+        alerts = AlertWorker(db, settings, app.state.hashing_secret)
+        app.state.alerts = alerts
+        if settings.alerts_enabled:
+            alerts.start()
         try:
             yield
         finally:
+            await alerts.stop()
             await db.dispose()
             prometheus.forget_engine(db.engine, "primary")
             if db.read_engine is not db.engine:
@@ -113,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage_router)  # before metrics: /metrics/coverage vs /{family}
     app.include_router(metrics_router)
     app.include_router(exports_router)
+    app.include_router(alerts_router)
     app.include_router(apidocs.router)  # before the dashboard's /static/{name}
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

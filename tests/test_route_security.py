@@ -46,6 +46,11 @@ SCOPES = {
     ("GET", "/api/v1/reports/processing"): "read",
     ("GET", "/api/v1/metrics/scorecard"): "read",
     ("GET", "/api/v1/exports/dossiers.csv"): "read",
+    ("POST", "/api/v1/subscriptions"): "admin",
+    ("GET", "/api/v1/subscriptions"): "admin",
+    ("GET", "/api/v1/subscriptions/{subscription_id}"): "admin",
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"): "admin",
+    ("GET", "/api/v1/subscriptions/{subscription_id}/deliveries"): "admin",
 }
 OTHER_SCOPE = {"admin": "read", "read": "ingest", "ingest": "read"}
 
