@@ -1,7 +1,7 @@
 """sectors: code -> name, for reports by sector (II.06a's "Lĩnh vực")
 
 Revision ID: 0017_sectors
-Revises: 0016_unit_lineage
+Revises: 0015_alerts
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017_sectors"
-down_revision: str | None = "0016_unit_lineage"
+down_revision: str | None = "0015_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
