@@ -88,7 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_handlers(app)
     # inside the size limit: it reads bodies whole
-    app.add_middleware(RefuseNul, verbatim=frozenset({"/api/v1/events", "/api/v1/events/batch"}))
+    app.add_middleware(
+        RefuseNul,
+        verbatim=frozenset({"/api/v1/events", "/api/v1/events/batch"}),
+        portal=(dvcqg_router.prefix, dvcqg_portal_router.prefix),
+    )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(MetricCaching, max_age=settings.cache_max_age_seconds)
     if settings.cors_origins:
