@@ -1,9 +1,11 @@
-"""The SQL behind the metrics: GROUP BY in the database over indexed columns of ``dossiers``.
+"""The SQL behind the metrics: GROUP BY in the database, over the rollups or ``dossiers``.
 
-Each basis (intake, resolution, backlog) is one aggregate query that sums a CASE per count,
-grouped by the grouping key and the period bucket; processing times come back as a histogram
-(one row per group, bucket and number of working days) so means and nearest-rank percentiles
-are exact without loading dossiers.
+A request's counts are answered by a :class:`Plan`: a few steps, each one statement that says
+which :class:`Source` answers which fields (the rollups' day and month rows, their histogram,
+the backlog's running totals, or ``dossiers`` itself), grouped by the grouping key and the
+period bucket. Processing times come back as a histogram (one row per group, bucket and number
+of working days), so means and nearest-rank percentiles are exact without loading dossiers.
+The conditions themselves are ``formulas.py``'s.
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis, Span, backlog_basis, intake_basis, resolution_basis
+from app.metrics.formulas import (
+    COUNTS,
+    OPEN,
+    Basis,
+    Span,
+    backlog_basis,
+    intake_basis,
+    resolution_basis,
+)
 from app.metrics.rollups import (
     BACKLOG_ROLLUPS,
     DAY,
@@ -249,11 +259,11 @@ LATENESS = "lateness_days_total"  # working days past due, summed over the late 
 @dataclass(frozen=True)
 class Step:
     """One statement of a plan: ``source`` answers ``fields`` (counts, ``HISTOGRAM``,
-    ``LATENESS``) of ``basis``, for every bucket, or for the backlog at the ends of
-    ``buckets``."""
+    ``LATENESS``) of ``basis`` (None: of several, columns of the same rows), for every
+    bucket, or for the backlog at the ends of ``buckets``."""
 
     source: Source
-    basis: Basis
+    basis: Basis | None
     fields: tuple[str, ...]
     buckets: tuple[Bucket, ...] = ()
 
@@ -297,10 +307,9 @@ def plan(
     extra = (LATENESS,) if lateness_days else ()
     steps: list[Step] = []
     if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
-        if intake:
-            steps.append(Step(Source.rollups, Basis.intake, intake))
-        if resolution or extra:
-            steps.append(Step(Source.rollups, Basis.resolution, resolution + extra))
+        if intake or resolution or extra:
+            # the intake and resolution sums are columns of the same rollup rows: one statement
+            steps.append(Step(Source.rollups, None, intake + resolution + extra))
         if processing_days:
             steps.append(Step(Source.rollup_histogram, Basis.resolution, (HISTOGRAM,)))
         if backlog:
@@ -442,12 +451,14 @@ def backlog_branches(buckets: Sequence[Bucket]) -> list[list[ColumnElement[bool]
     """
     first_end = min(b.end for b in buckets)
     last_end = max(b.end for b in buckets)
+    c = D.__table__.c
+    (ends,) = OPEN.through  # every backlog span lies inside OPEN
     received = [
         *backlog_basis(),
         D.received_date <= buckets[-1].last,
-        D.received_at < last_end,
+        *(c[name] < last_end for name in OPEN.after),
     ]
-    return [[*received, D.ended_at.is_(None)], [*received, D.ended_at >= first_end]]
+    return [[*received, c[ends].is_(None)], [*received, c[ends] >= first_end]]
 
 
 async def _backlog_one_bucket(
