@@ -180,6 +180,7 @@ async def test_a_scoped_ingest_key_refuses_events_outside_its_units(
 READ_PARAMS: dict[str, list[dict[str, str]]] = {
     "/api/v1/units": [{}, {"flat": "true"}, {"unregistered": "true"}],
     "/api/v1/procedures": [{}],
+    "/api/v1/sectors": [{}],
     "/api/v1/dossiers/{code}": [{}],
     "/api/v1/status/sources": [{}],
     "/api/v1/calendar": [{"year": "2024"}],
