@@ -37,6 +37,7 @@ def upgrade(url: str, revision: str = "head") -> None:
         asyncio.run(fill_ended_dates(url))
         asyncio.run(refresh_calendar(url))
         asyncio.run(ensure_event_partitions(url))
+        asyncio.run(refold_unwaited(url))
         asyncio.run(ensure_rollups(url))
 
 
@@ -121,6 +122,29 @@ async def fill_ended_dates(url: str, chunk: int = 5000) -> int:
     finally:
         await engine.dispose()
     return filled
+
+
+async def refold_unwaited(url: str) -> int:
+    """Refold every dossier (and recount the rollups) when some were folded before the fold
+    recorded waits on the citizen (``waits`` NULL, migration 0014); returns the dossiers
+    refolded (0 when none needed it)."""
+    from sqlalchemy import literal, select
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from app.config import Settings
+    from app.dossiers.models import Dossier
+    from app.dossiers.service import refold_all
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            stale = select(literal(1)).select_from(Dossier).where(Dossier.waits.is_(None))
+            if await session.scalar(stale.limit(1)) is None:
+                return 0
+            return await refold_all(session, zone=Settings().zone)
+    finally:
+        await engine.dispose()
 
 
 async def ensure_rollups(url: str, *, force: bool = False) -> bool:

@@ -39,6 +39,7 @@ TABLES = [
     "signed_requests",
     "metric_rollups",
     "metric_rollup_days",
+    "metric_rollup_net_days",
 ]
 
 KeyFactory = Callable[..., Awaitable[str]]

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -76,6 +86,12 @@ class Dossier(Base):
     first_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at_field: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the events' due_at
+    # waiting on the citizen: the ended waits ("start end;…", ISO instants; NULL: folded
+    # before waits were recorded), the start of the outstanding one and its local date
+    waits: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_date: Mapped[date | None] = mapped_column(Date)
     # derived instants and local dates
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_date: Mapped[date | None] = mapped_column(Date)
@@ -84,8 +100,12 @@ class Dossier(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_date: Mapped[date | None] = mapped_column(Date)
+    # effective due date: due_at_field, else derived from the procedure's statutory duration
+    # (app/dossiers/derive.py: due_derived), with wait_days the working days waited
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_date: Mapped[date | None] = mapped_column(Date)
+    due_derived: Mapped[bool] = mapped_column(Boolean, default=False)
+    wait_days: Mapped[int] = mapped_column(Integer, default=0)
     components_total: Mapped[int | None] = mapped_column(Integer)
     components_digitized: Mapped[int | None] = mapped_column(Integer)
     result_digitized: Mapped[bool | None] = mapped_column(Boolean)

@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, Date, Integer, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import UTCDateTime, chunks, dialect_insert, dialect_of, driver_connection, utcnow
+from app.dossiers import derive
 from app.dossiers.fold import STATE_NAMES, DossierState, FoldEvent, Status, fold
 from app.dossiers.models import Dossier, DossierEvent
 from app.metrics import rollups
@@ -201,16 +202,16 @@ async def apply_events(
         if code in states and min(e.key for e in new) <= states[code].last_key
     ]
     history = await load_events(session, replay) if replay else {}
-    rows: list[dict[str, Any]] = []
-    now = utcnow()
+    folded: list[DossierState] = []
     for code, new in by_code.items():
         if code in history:
-            state = fold(history[code])
+            folded.append(fold(history[code]))
         else:
-            state = fold(new, start=states.get(code))
-        row = state.to_row(zone)
+            folded.append(fold(new, start=states.get(code)))
+    rows = await derive.rows_of(session, folded, zone)  # wait days, effective due date
+    now = utcnow()
+    for row in rows:
         row["updated_at"] = now
-        rows.append(row)
     await upsert_dossiers(session, rows)
     return len(rows)
 
@@ -252,12 +253,11 @@ async def refold_all(session: AsyncSession, *, zone: ZoneInfo, batch: int = 2000
     done = 0
     for part in chunks(codes, batch):
         history = await load_events(session, part)
-        rows = []
+        folded = [fold(events) for events in history.values()]
+        rows = await derive.rows_of(session, folded, zone)
         now = utcnow()
-        for events in history.values():
-            row = fold(events).to_row(zone)
+        for row in rows:
             row["updated_at"] = now
-            rows.append(row)
         await upsert_dossiers(session, rows)
         done += len(rows)
     await rollups.rebuild(session)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, true
+from sqlalchemy import and_, case, null, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.dossiers.models import Dossier as D
@@ -97,6 +97,12 @@ def received_direct(end: Any) -> ColumnElement[bool]:
 def received_postal(end: Any) -> ColumnElement[bool]:
     """Dossiers received in the period by post (KenhThucHien 3)."""
     return D.channel == "postal"
+
+
+def received_channel_unknown(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period with no channel given, so that received_online +
+    received_direct + received_postal + received_channel_unknown = received."""
+    return D.channel.is_(None)
 
 
 def fee_required(end: Any) -> ColumnElement[bool]:
@@ -178,6 +184,66 @@ def in_progress_within_deadline(end: Any) -> ColumnElement[bool]:
     return or_(D.due_at.is_(None), D.due_at >= end)
 
 
+def in_progress_paused(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period and waiting on the citizen then: their
+    last status is supplement_requested or payment_requested, entered before the end."""
+    return and_(D.paused_at.is_not(None), D.paused_at < end)
+
+
+# --- the national portal's processing progress (Decision 766, indicator 2.1) ------------------
+# The portal's words "on time" and "overdue" differ from the contract's (``resolved_on_time``,
+# ``in_progress_overdue``): a dossier with more than one supplement request is never on time,
+# and an open dossier waiting on the citizen is judged at the time of the request. Both are
+# exposed; these counts are the portal's.
+
+
+def portal_due_at() -> ColumnElement[Any]:
+    """The instant after which an open dossier is overdue by the portal's rules: its receipt
+    (at once) with more than one supplement request; none while a request to the citizen made
+    no later than due_at is outstanding; else due_at (none without one)."""
+    return case(
+        (D.supplement_count > 1, D.received_at),
+        (and_(D.paused_at.is_not(None), D.paused_at <= D.due_at), null()),
+        else_=D.due_at,
+    )
+
+
+def portal_due_date() -> ColumnElement[Any]:
+    """The local date of :func:`portal_due_at` (for the day rollups)."""
+    return case(
+        (D.supplement_count > 1, D.received_date),
+        (and_(D.paused_at.is_not(None), D.paused_at <= D.due_at), null()),
+        else_=D.due_date,
+    )
+
+
+def progress_resolved_on_time(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period on time by the national portal's rules (indicator
+    2.1): at most one supplement request, and resolved no later than due_at (the last one the
+    events set, else the one derived from the procedure's duration_working_days plus the
+    working days waited on the citizen), or without either."""
+    return and_(D.supplement_count <= 1, or_(D.due_at.is_(None), D.resolved_at <= D.due_at))
+
+
+def progress_in_progress_on_time(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period and on time by the national portal's
+    rules (indicator 2.1): at most one supplement request, and the end of the period (or,
+    while a request to the citizen is outstanding, the time of that request) no later than
+    due_at, or no due date."""
+    due = portal_due_at()
+    return or_(due.is_(None), due >= end)
+
+
+def dossiers_digitized(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period with at least one digitized component and, if resolved
+    (by now), an electronic result. The scorecard's indicator 4.2 judges the result at the
+    end of the period instead (``scorecard.py`` adds those resolved after it)."""
+    return and_(
+        D.components_digitized >= 1,
+        or_(D.resolved_at.is_(None), D.result_digitized.is_(True)),
+    )
+
+
 COUNTS: dict[str, Count] = {
     c.name: c
     for c in (
@@ -185,19 +251,24 @@ COUNTS: dict[str, Count] = {
         Count("received_online", Basis.intake, received_online),
         Count("received_direct", Basis.intake, received_direct),
         Count("received_postal", Basis.intake, received_postal),
+        Count("received_channel_unknown", Basis.intake, received_channel_unknown),
         Count("fee_required", Basis.intake, fee_required),
         Count("paid_online", Basis.intake, paid_online),
         Count("with_digitized_component", Basis.intake, with_digitized_component),
         Count("fully_digitized", Basis.intake, fully_digitized),
+        Count("dossiers_digitized", Basis.intake, dossiers_digitized),
         Count("resolved", Basis.resolution, resolved),
         Count("result_digitized", Basis.resolution, result_digitized),
         Count("result_signed", Basis.resolution, result_signed),
         Count("resolved_early", Basis.resolution, resolved_early),
         Count("resolved_on_time", Basis.resolution, resolved_on_time),
         Count("resolved_late", Basis.resolution, resolved_late),
+        Count("progress_resolved_on_time", Basis.resolution, progress_resolved_on_time),
         Count("in_progress", Basis.backlog, in_progress),
         Count("in_progress_overdue", Basis.backlog, in_progress_overdue),
         Count("in_progress_within_deadline", Basis.backlog, in_progress_within_deadline),
+        Count("in_progress_paused", Basis.backlog, in_progress_paused),
+        Count("progress_in_progress_on_time", Basis.backlog, progress_in_progress_on_time),
     )
 }
 
@@ -255,6 +326,26 @@ def overdue_rate(
     return (resolved_late + in_progress_overdue) / (resolved + in_progress)
 
 
+def progress_rate(
+    progress_resolved_on_time: int,
+    progress_in_progress_on_time: int,
+    resolved: int,
+    in_progress: int,
+) -> float:
+    """(progress_resolved_on_time + progress_in_progress_on_time) / (resolved + in_progress):
+    the national portal's processing progress (Decision 766, indicator 2.1), the dossiers on
+    time by its rules over those resolved in the period or open at its end (the population of
+    overdue_rate). Not 1 − overdue_rate: the portal's "on time" differs from the contract's."""
+    return (progress_resolved_on_time + progress_in_progress_on_time) / (resolved + in_progress)
+
+
+def dossiers_digitized_rate(dossiers_digitized: int, received: int) -> float:
+    """dossiers_digitized / received: the share of dossiers received in the period with at
+    least one digitized component and, if resolved, an electronic result (Decision 766,
+    indicator 4.2)."""
+    return dossiers_digitized / received
+
+
 RATES: dict[str, Rate] = {
     r.name: r
     for r in (
@@ -276,6 +367,18 @@ RATES: dict[str, Rate] = {
             ("resolved", "in_progress"),
             overdue_rate,
             lower_is_better=True,
+        ),
+        Rate(
+            "progress_rate",
+            ("progress_resolved_on_time", "progress_in_progress_on_time"),
+            ("resolved", "in_progress"),
+            progress_rate,
+        ),
+        Rate(
+            "dossiers_digitized_rate",
+            ("dossiers_digitized",),
+            ("received",),
+            dossiers_digitized_rate,
         ),
     )
 }
@@ -335,12 +438,48 @@ def processing_days_count(histogram: Mapping[int, int]) -> int:
     return sum(histogram.values())
 
 
+PROCESSING_DAYS_NET = (
+    "Working days from receipt to resolution less the working days spent waiting on the "
+    "citizen, of dossiers resolved in the period: a wait runs from a supplement_requested or "
+    "payment_requested event to the next event of another status, its working days counted "
+    "like processing days (d with start day < d <= end day) within receipt … resolution."
+)
+
+
+def processing_days_net_mean(net_histogram: Mapping[int, int]) -> float | None:
+    """The mean net processing time in working days of dossiers resolved in the period (with a
+    known receipt date): receipt to resolution less the working days waited on the citizen."""
+    return processing_days_mean(net_histogram)
+
+
+def processing_days_net_p50(net_histogram: Mapping[int, int]) -> int | None:
+    """The median net processing time in working days (receipt to resolution less the working
+    days waited on the citizen) of dossiers resolved in the period, by the nearest-rank
+    method."""
+    return percentile(net_histogram, 50)
+
+
+def processing_days_net_p90(net_histogram: Mapping[int, int]) -> int | None:
+    """The 90th percentile of net processing time in working days (receipt to resolution less
+    the working days waited on the citizen) of dossiers resolved in the period, by the
+    nearest-rank method."""
+    return percentile(net_histogram, 90)
+
+
+# statistics over the net histogram (the others read the gross one)
+NET_STATISTICS: dict[str, Callable[..., Any]] = {
+    "processing_days_net_mean": processing_days_net_mean,
+    "processing_days_net_p50": processing_days_net_p50,
+    "processing_days_net_p90": processing_days_net_p90,
+}
+
 STATISTICS: dict[str, Callable[..., Any]] = {
     "processing_days_count": processing_days_count,
     "processing_days_mean": processing_days_mean,
     "processing_days_p50": processing_days_p50,
     "processing_days_p90": processing_days_p90,
     "lateness_days_mean": lateness_days_mean,
+    **NET_STATISTICS,
 }
 
 
@@ -360,6 +499,7 @@ FAMILY_FIELDS: dict[Family, tuple[str, ...]] = {
         "received_online",
         "received_direct",
         "received_postal",
+        "received_channel_unknown",
         "online_rate",
         "fee_required",
         "paid_online",
@@ -386,10 +526,14 @@ FAMILY_FIELDS: dict[Family, tuple[str, ...]] = {
         "in_progress",
         "in_progress_overdue",
         "overdue_rate",
+        "in_progress_paused",
         "processing_days_count",
         "processing_days_mean",
         "processing_days_p50",
         "processing_days_p90",
+        "processing_days_net_mean",
+        "processing_days_net_p50",
+        "processing_days_net_p90",
         "lateness_days_mean",
     ),
 }

@@ -32,12 +32,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis
+from app.metrics.formulas import COUNTS, Basis, portal_due_at
 from app.metrics.rollups import (
     DAY,
     MONTH,
     resolution_basis,
     rollup_days,
+    rollup_net_days,
     rollups,
 )
 from app.reference.calendar import working_days_join
@@ -168,6 +169,7 @@ class Aggregate:
 
     counts: dict[GroupKey, dict[str, int]] = field(default_factory=dict)
     processing_days: dict[GroupKey, dict[int, int]] = field(default_factory=dict)
+    processing_days_net: dict[GroupKey, dict[int, int]] = field(default_factory=dict)
     lateness_days_total: dict[GroupKey, int] = field(default_factory=dict)
 
     def add(self, key: GroupKey, name: str, value: int) -> None:
@@ -199,6 +201,7 @@ async def aggregate(
     processing_days: bool = False,
     lateness_days: bool = False,
     use_rollups: bool = True,
+    processing_days_net: bool = False,
 ) -> Aggregate:
     """Every requested count per (group, bucket), in at most four GROUP BY queries.
 
@@ -226,9 +229,10 @@ async def aggregate(
             by_basis[Basis.intake] + by_basis[Basis.resolution],
             processing_days=processing_days,
             lateness_days=lateness_days,
+            processing_days_net=processing_days_net,
         )
         by_basis[Basis.intake], by_basis[Basis.resolution] = [], []
-        processing_days = lateness_days = False
+        processing_days = lateness_days = processing_days_net = False
 
     async def run(
         columns: list[Any],
@@ -278,6 +282,8 @@ async def aggregate(
             await _backlog_one_bucket(session, out, scope, rest[0], keys, names)
     if processing_days:
         await _histogram(session, out, scope, first, last, period, group)
+    if processing_days_net:
+        await _histogram(session, out, scope, first, last, period, group, net=True)
     return out
 
 
@@ -337,10 +343,13 @@ async def _backlog_one_bucket(
 # The backlog conditions of ``formulas`` restated over bucket indexes (see
 # ``_backlog_by_bucket_index``): the buckets k at whose end a dossier counts, from
 # r = its receipt's index, e = its end's, d = its due_at's. Tests check both ways agree.
+# p = the index of paused_at, q = that of ``formulas.portal_due_at``.
 BACKLOG_BUCKETS: dict[str, Any] = {
-    "in_progress": lambda r, e, d: (r, e),  # open: received before the end, not ended
-    "in_progress_overdue": lambda r, e, d: (max(r, d), e),  # and due_at before the end
-    "in_progress_within_deadline": lambda r, e, d: (r, min(e, d)),  # and due_at not before
+    "in_progress": lambda r, e, d, p, q: (r, e),  # open: received before the end, not ended
+    "in_progress_overdue": lambda r, e, d, p, q: (max(r, d), e),  # and due_at before the end
+    "in_progress_within_deadline": lambda r, e, d, p, q: (r, min(e, d)),  # and due_at not before
+    "in_progress_paused": lambda r, e, d, p, q: (max(r, p), e),  # and waiting since before it
+    "progress_in_progress_on_time": lambda r, e, d, p, q: (r, min(e, q)),  # portal due not before
 }
 
 
@@ -374,21 +383,22 @@ async def _backlog_by_bucket_index(
                 index(D.received_at).label("r"),
                 index(D.ended_at).label("e"),
                 index(D.due_at).label("d"),
+                index(D.paused_at).label("p"),
+                index(portal_due_at()).label("q"),
             ).where(*where, *scope.where())
             for where in backlog_branches(buckets)
         )
     ).subquery("backlog")
     keys = [inner.c.g] if group is not None else []
-    stmt = select(*keys, inner.c.r, inner.c.e, inner.c.d, func.count()).group_by(
-        *keys, inner.c.r, inner.c.e, inner.c.d
-    )
+    indexes = [inner.c.r, inner.c.e, inner.c.d, inner.c.p, inner.c.q]
+    stmt = select(*keys, *indexes, func.count()).group_by(*keys, *indexes)
     totals: dict[GroupKey, dict[str, int]] = {}
     for row in await session.execute(stmt):
         values = tuple(row)
         g = values[0] if group is not None else None
-        r, e, d, count = (int(v) for v in values[-4:])
+        r, e, d, p, q, count = (int(v) for v in values[-6:])
         for name in names:
-            first, stop = BACKLOG_BUCKETS[name](r, e, d)
+            first, stop = BACKLOG_BUCKETS[name](r, e, d, p, q)
             for k in range(first, min(stop, len(buckets))):
                 counts = totals.setdefault((g, buckets[k].number), {})
                 counts[name] = counts.get(name, 0) + count
@@ -461,8 +471,14 @@ async def _histogram(
     last: date,
     period: Period,
     group: Any,
+    *,
+    net: bool = False,
 ) -> None:
-    """Resolved dossiers per (group, bucket, working days from receipt to resolution)."""
+    """Resolved dossiers per (group, bucket, working days from receipt to resolution); with
+    ``net``, less the working days waited on the citizen (``wait_days``)."""
+    if net:
+        await _net_histogram(session, out, scope, first, last, period, group)
+        return
     keys, joined, days, (bucket, n) = _by_date_pair(
         scope,
         [*resolved_in(first, last), D.received_date.is_not(None)],
@@ -488,6 +504,49 @@ async def _histogram(
         g = values[0] if group is not None else None
         b, days, count = values[-3:]
         out.processing_days.setdefault((g, int(b)), {})[int(days)] = int(count)
+
+
+async def _net_histogram(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    first: date,
+    last: date,
+    period: Period,
+    group: Any,
+) -> None:
+    """Resolved dossiers per (group, bucket, net working days): the gross count of
+    :func:`_histogram` less each dossier's ``wait_days`` (so no pair collapsing)."""
+    columns = [group.label("g")] if group is not None else []
+    rows = select(
+        *columns,
+        D.received_date.label("after"),
+        D.resolved_date.label("through"),
+        func.coalesce(D.wait_days, 0).label("waited"),
+    ).where(*resolved_in(first, last), D.received_date.is_not(None), *scope.where())
+    pairs = rows.subquery("pairs")
+    joined, days = working_days_join(pairs, pairs.c.after, pairs.c.through)
+    keys = [pairs.c.g] if group is not None else []
+    inner = (
+        select(
+            *keys,
+            bucket_number_sql(pairs.c.through, period).label("b"),
+            (days - pairs.c.waited).label("days"),
+        )
+        .select_from(joined)
+        .subquery("processing_net")
+    )
+    outer_keys = [inner.c.g] if group is not None else []
+    stmt = (
+        select(*outer_keys, inner.c.b, inner.c.days, func.count())
+        .where(inner.c.days.is_not(None))
+        .group_by(*outer_keys, inner.c.b, inner.c.days)
+    )
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if group is not None else None
+        b, days_, count = values[-3:]
+        out.processing_days_net.setdefault((g, int(b)), {})[int(days_)] = int(count)
 
 
 def rollup_ranges(first: date, last: date) -> list[tuple[str, date, date]]:
@@ -523,9 +582,15 @@ async def _from_rollups(
     *,
     processing_days: bool,
     lateness_days: bool,
+    processing_days_net: bool = False,
 ) -> None:
-    """The intake and resolution counts (and lateness, histogram) from the rollups."""
-    for target, wanted in ((rollups, names or lateness_days), (rollup_days, processing_days)):
+    """The intake and resolution counts (and lateness, histograms) from the rollups."""
+    targets = (
+        (rollups, names or lateness_days),
+        (rollup_days, processing_days),
+        (rollup_net_days, processing_days_net),
+    )
+    for target, wanted in targets:
         if not wanted:
             continue
         where = [
@@ -550,8 +615,8 @@ async def _from_rollups(
         if grouping:
             stmt = stmt.group_by(*grouping)
         result = await session.execute(stmt)
-        if target is rollup_days:  # many rows (group, bucket, days): the plainest loop
-            histograms = out.processing_days
+        if target is not rollups:  # many rows (group, bucket, days): the plainest loop
+            histograms = out.processing_days if target is rollup_days else out.processing_days_net
             cells: Iterable[Any] = result if by_unit else ((None, *row) for row in result)
             for g, b, days, n in cells:
                 if n:
@@ -594,9 +659,7 @@ async def _backlog_from_rollups(
             and_(rollups.c.span == MONTH, rollups.c.day < month),
             and_(rollups.c.span == DAY, rollups.c.day >= month, rollups.c.day <= last),
         )
-    index = case(
-        *((rollups.c.day <= b.last, k) for k, b in enumerate(buckets)), else_=len(buckets)
-    )
+    index = case(*((rollups.c.day <= b.last, k) for k, b in enumerate(buckets)), else_=len(buckets))
     keys = [rollups.c.unit_code] if group_by is GroupBy.unit else []
     c = rollups.c
     stmt = (
@@ -605,26 +668,30 @@ async def _backlog_from_rollups(
             index,
             func.sum(c.received - c.backlog_out),  # receipts enter the backlog
             func.sum(c.overdue_in - c.overdue_out),
+            func.sum(c.paused_in - c.paused_out),
+            func.sum(c.progress_overdue_in - c.progress_overdue_out),
         )
         .where(where, *scope.where(rollups.c.unit_code))
         .group_by(*keys, index)
     )
-    steps: dict[str | None, list[tuple[int, int]]] = {}
+    steps: dict[str | None, list[list[int]]] = {}
     for row in await session.execute(stmt):
         values = tuple(row)
         g = values[0] if keys else None
-        k, open_, overdue = (int(v or 0) for v in values[-3:])
-        deltas = steps.setdefault(g, [(0, 0)] * len(buckets))
-        deltas[k] = (deltas[k][0] + open_, deltas[k][1] + overdue)
+        k, *moves = (int(v or 0) for v in values[-5:])
+        deltas = steps.setdefault(g, [[0, 0, 0, 0] for _ in range(len(buckets) + 1)])
+        deltas[k] = [a + b for a, b in zip(deltas[k], moves, strict=True)]
     for g, deltas in steps.items():
-        open_total = overdue_total = 0
-        for bucket, (open_, overdue) in zip(buckets, deltas, strict=True):
-            open_total += open_
-            overdue_total += overdue
+        totals = [0, 0, 0, 0]  # open, overdue, paused, overdue by the portal's rules
+        for bucket, moves in zip(buckets, deltas, strict=False):
+            totals = [a + b for a, b in zip(totals, moves, strict=True)]
+            open_total, overdue_total, paused_total, portal_overdue = totals
             figures = {
                 "in_progress": open_total,
                 "in_progress_overdue": overdue_total,
                 "in_progress_within_deadline": open_total - overdue_total,
+                "in_progress_paused": paused_total,
+                "progress_in_progress_on_time": open_total - portal_overdue,
             }
             for name in names:
                 out.add((g, bucket.number), name, figures[name])

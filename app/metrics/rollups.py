@@ -54,7 +54,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.db import Base, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis
+from app.metrics.formulas import COUNTS, Basis, portal_due_date
 from app.reference.calendar import working_days_sql
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
@@ -66,7 +66,18 @@ ROLLUP_COUNTS = INTAKE_COUNTS + RESOLUTION_COUNTS
 # ``received`` count) and leaves it on the later of that and its end day (``backlog_out``);
 # it enters the overdue backlog on the later of receipt and due day (``overdue_in``) and
 # leaves it on the later of that and its end day (``overdue_out``).
-BACKLOG_SUMS = ("backlog_out", "overdue_in", "overdue_out")
+# The same running totals for the dossiers waiting on the citizen (``paused_in`` on the later
+# of receipt and the start of the outstanding wait) and for those overdue by the national
+# portal's rules (``progress_overdue_in``, on the later of receipt and ``portal_due_date``).
+BACKLOG_SUMS = (
+    "backlog_out",
+    "overdue_in",
+    "overdue_out",
+    "paused_in",
+    "paused_out",
+    "progress_overdue_in",
+    "progress_overdue_out",
+)
 SUMS = (*ROLLUP_COUNTS, "lateness_days_total", *BACKLOG_SUMS)
 
 DAY = "d"  # a row per (unit, local day)
@@ -83,6 +94,19 @@ rollups = Table(
 
 rollup_days = Table(
     "metric_rollup_days",
+    Base.metadata,
+    Column("span", String(1), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    Column("days", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+
+# The histogram of net processing days (receipt to resolution less the working days waited
+# on the citizen), like ``metric_rollup_days``.
+rollup_net_days = Table(
+    "metric_rollup_net_days",
     Base.metadata,
     Column("span", String(1), primary_key=True),
     Column("day", Date, primary_key=True),
@@ -131,9 +155,10 @@ def latest(dialect: str, *days: Any) -> ColumnElement[Any]:
     return func.greatest(*days) if dialect == "postgresql" else func.max(*days)
 
 
-def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
+def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
     """Each dossier's signed contribution to the sums (a row per day it moves a sum on), and
-    to the processing-day histogram; ``source`` has the ``dossiers`` columns."""
+    to the processing-day histograms (gross and net); ``source`` has the ``dossiers``
+    columns."""
     zero = literal(0, Integer)
 
     def part(day: Any, where: list[Any], sums: dict[str, Any]) -> Any:
@@ -154,9 +179,7 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
             [_on(source, c) for c in resolution_basis()],
             {
                 **counts(RESOLUTION_COUNTS),
-                "lateness_days_total": case(
-                    (late, func.coalesce(lateness, 0) * sign), else_=0
-                ),
+                "lateness_days_total": case((late, func.coalesce(lateness, 0) * sign), else_=0),
             },
         ),
         # the backlog: open on day D when received < D <= ended, overdue when also due < D
@@ -176,6 +199,16 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
             [received.is_not(None), due.is_not(None), ended.is_not(None)],
             {"overdue_out": sign},
         ),
+        *_backlog_pair(part, dialect, received, source.c.paused_date, ended, "paused", sign),
+        *_backlog_pair(
+            part,
+            dialect,
+            received,
+            _on(source, portal_due_date()),
+            ended,
+            "progress_overdue",
+            sign,
+        ),
     ]
     days = working_days_sql(source.c.received_date, source.c.resolved_date)
     per_dossier = select(
@@ -189,7 +222,34 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any]:
     )
     inner = per_dossier.subquery("processing")
     histogram = select(inner).where(inner.c.days.is_not(None))
-    return union_all(*parts), histogram
+    net = per_dossier.with_only_columns(
+        source.c.unit_code,
+        source.c.resolved_date.label("day"),
+        (days - func.coalesce(source.c.wait_days, 0)).label("days"),
+        sign.label("n"),
+    ).subquery("processing_net")
+    net_histogram = select(net).where(net.c.days.is_not(None))
+    return union_all(*parts), histogram, net_histogram
+
+
+def _backlog_pair(
+    part: Any, dialect: str, received: Any, since: Any, ended: Any, name: str, sign: Any
+) -> list[Any]:
+    """A backlog subset's entries (``<name>_in``, on the later of receipt and ``since``) and
+    exits (``<name>_out``, on the later of that and the end): in it on day D when received <
+    D, since < D, and not ended before D."""
+    return [
+        part(
+            latest(dialect, received, since),
+            [received.is_not(None), since.is_not(None)],
+            {f"{name}_in": sign},
+        ),
+        part(
+            latest(dialect, received, since, ended),
+            [received.is_not(None), since.is_not(None), ended.is_not(None)],
+            {f"{name}_out": sign},
+        ),
+    ]
 
 
 def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:
@@ -229,18 +289,26 @@ def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, di
 
 def delta_statements(source: Any, sign: Any, dialect: str) -> list[Any]:
     """The statements adding ``sign`` × the contributions of the dossiers in ``source``."""
-    sums_rows, histogram_rows = _per_dossier(source, sign, dialect)
+    sums_rows, histogram_rows, net_rows = _per_dossier(source, sign, dialect)
     return _inserts(
-        sums_rows.cte("contributions"), histogram_rows.cte("processing"), dialect
+        sums_rows.cte("contributions"),
+        histogram_rows.cte("processing"),
+        net_rows.cte("processing_net"),
+        dialect,
     )
 
 
-def _inserts(contributions: Any, processing: Any, dialect: str) -> list[Any]:
-    """The two rollup INSERTs of per-dossier contributions and processing-day rows."""
+def _inserts(contributions: Any, processing: Any, processing_net: Any, dialect: str) -> list[Any]:
+    """The rollup INSERTs of per-dossier contributions and processing-day rows (gross, net)."""
     return [
         _add(rollups, [], SUMS, _spans(contributions, [], SUMS, dialect), dialect),
+        _add(rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"], dialect), dialect),
         _add(
-            rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"], dialect), dialect
+            rollup_net_days,
+            ["days"],
+            ["n"],
+            _spans(processing_net, ["days"], ["n"], dialect),
+            dialect,
         ),
     ]
 
@@ -321,6 +389,7 @@ async def rebuild(session: AsyncSession) -> None:
     await hold_dossier_writers(session)
     await session.execute(delete(rollups))
     await session.execute(delete(rollup_days))
+    await session.execute(delete(rollup_net_days))
     await add_contributions(session, [true()], 1)
 
 
@@ -352,7 +421,7 @@ def pg_upsert_with_rollups(upsert_sql: str, code_param: str) -> str:
     changes = table("changes", *(column(n) for n in [*names, "sign"]))
     for name in names:  # typed columns, so the conditions compile as over ``dossiers``
         changes.c[name].type = D.__table__.c[name].type
-    sums_rows, histogram_rows = _per_dossier(changes, changes.c.sign, "postgresql")
+    sums_rows, histogram_rows, net_rows = _per_dossier(changes, changes.c.sign, "postgresql")
     contributions = table(
         "contributions",
         column("unit_code", String()),
@@ -366,12 +435,19 @@ def pg_upsert_with_rollups(upsert_sql: str, code_param: str) -> str:
         column("days", Integer()),
         column("n", Integer()),
     )
-    statements = _inserts(contributions, processing, "postgresql")
+    processing_net = table(
+        "processing_net",
+        column("unit_code", String()),
+        column("day", Date()),
+        column("days", Integer()),
+        column("n", Integer()),
+    )
+    statements = _inserts(contributions, processing, processing_net, "postgresql")
     cols = ", ".join(names)
     counted = sorted(
         {
             element.name
-            for stmt in (sums_rows, histogram_rows)
+            for stmt in (sums_rows, histogram_rows, net_rows)
             for element in iterate(stmt)
             if isinstance(element, ColumnClause) and element.table is changes
         }
@@ -389,6 +465,7 @@ def pg_upsert_with_rollups(upsert_sql: str, code_param: str) -> str:
         # each dossier's contributions computed once, summed per day and per month below
         f"contributions AS ({_pg_sql(sums_rows)})",
         f"processing AS ({_pg_sql(histogram_rows)})",
+        f"processing_net AS ({_pg_sql(net_rows)})",
     ]
     for i, stmt in enumerate(statements[:-1]):
         ctes.append(f"r{i} AS ({_pg_sql(stmt)} RETURNING 1)")

@@ -62,6 +62,7 @@ def field_values(
     counts: Mapping[str, int],
     histogram: Mapping[int, int],
     lateness_days_total: int,
+    net_histogram: Mapping[int, int] | None = None,
 ) -> dict[str, Any]:
     """A row's fields from its counts; a rate adds ``<rate>_numerator`` and ``_denominator``."""
     out: dict[str, Any] = {}
@@ -75,6 +76,8 @@ def field_values(
             out[f"{name}_denominator"] = denominator
         elif name == "lateness_days_mean":
             out[name] = f.lateness_days_mean(lateness_days_total, counts.get("resolved_late", 0))
+        elif name in f.NET_STATISTICS:
+            out[name] = f.NET_STATISTICS[name](net_histogram or {})
         else:
             out[name] = f.STATISTICS[name](histogram)
     return out
@@ -145,6 +148,7 @@ async def metric_rows(
         group_by=query.group_by,
         counts=f.counts_needed(fields),
         processing_days=needs_histogram,
+        processing_days_net=any(n in f.NET_STATISTICS for n in fields),
         lateness_days="lateness_days_mean" in fields,
     )
     return await _rows(session, query, scope, buckets, fields, result)
@@ -175,6 +179,7 @@ async def _rows(
                     result.counts.get(key, {}),
                     result.processing_days.get(key, {}),
                     result.lateness_days_total.get(key, 0),
+                    result.processing_days_net.get(key, {}),
                 )
             )
             rows.append(row)

@@ -19,10 +19,10 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, overload
 
 import holidays
-from sqlalchemy import Boolean, Date, Integer, String, delete, func, select, update
+from sqlalchemy import Boolean, Date, Integer, String, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
@@ -93,17 +93,21 @@ def calendar_rows(overrides: Mapping[date, bool]) -> list[dict[str, Any]]:
     return rows
 
 
-def working_days_from_ordinals(after_ordinal: Any, through_ordinal: Any) -> ColumnElement[int]:
+@overload
+def working_days_from_ordinals(after_ordinal: int, through_ordinal: int) -> int: ...
+@overload
+def working_days_from_ordinals(after_ordinal: Any, through_ordinal: Any) -> ColumnElement[int]: ...
+def working_days_from_ordinals(after_ordinal: Any, through_ordinal: Any) -> Any:
     """THE working-day count: the working days d with ``after < d <= through``.
 
     ``ordinal(through) - ordinal(after)``, from the ``work_days`` ordinals of the two dates
     (0 when through <= after; NULL when either date is NULL or outside the calendar). A
     dossier received and resolved on the same day took 0 working days; resolved on the next
     working day, 1. Every working-day count goes through this function, by one of the two
-    ways to fetch the ordinals below.
+    ways to fetch the ordinals below (or, given two ordinals as ints, in Python: the waits of
+    ``app/dossiers/derive.py``).
     """
-    result: ColumnElement[int] = through_ordinal - after_ordinal
-    return result
+    return through_ordinal - after_ordinal
 
 
 def working_days_sql(after: Any, through: Any) -> ColumnElement[int]:
@@ -202,6 +206,8 @@ async def _set_working(session: AsyncSession, day: date, working: bool) -> None:
         return
     if row.working == working:
         return
+    from app.config import get_settings
+    from app.dossiers import derive  # imports this module: it counts waits with the calendar
     from app.metrics import rollups  # imports this module: working days are counted here
 
     async def change() -> None:
@@ -210,9 +216,12 @@ async def _set_working(session: AsyncSession, day: date, working: bool) -> None:
         await session.execute(
             update(WorkDay).where(WorkDay.day >= day).values(ordinal=WorkDay.ordinal + delta)
         )
+        # waits and due dates derived from statutory durations move with the calendar
+        await derive.rederive(session, derive.spanning(day), get_settings().zone)
 
     # the dossiers whose working-day figures span the day are counted anew in the rollups
-    await rollups.recount(session, rollups.spanning(day), change)
+    spans = or_(and_(*rollups.spanning(day)), and_(*derive.spanning(day)))
+    await rollups.recount(session, [spans], change)
 
 
 async def put_override(

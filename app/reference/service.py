@@ -97,9 +97,33 @@ async def put_procedure(
         session.add(procedure)
     procedure.name, procedure.level = data.name, data.level
     procedure.online_service, procedure.sector_code = data.online_service, data.sector_code
+    duration_changed = procedure.duration_working_days != data.duration_working_days
+    procedure.duration_working_days = data.duration_working_days
     procedure.registered = True
     await session.flush()
+    if duration_changed:
+        await rederive_procedure(session, code)
     return procedure, created
+
+
+async def rederive_procedure(session: AsyncSession, code: str) -> None:
+    """The due dates derived from a procedure's duration follow a change of it (its dossiers
+    without a due_at of their own), and the rollups with them."""
+    from app.config import get_settings
+    from app.dossiers.derive import rederive
+    from app.dossiers.models import Dossier
+    from app.metrics import rollups
+
+    where = [
+        Dossier.procedure_code == code,
+        Dossier.due_at_field.is_(None),
+        Dossier.received_date.is_not(None),
+    ]
+
+    async def change() -> None:
+        await rederive(session, where, get_settings().zone)
+
+    await rollups.recount(session, where, change)
 
 
 async def list_procedures(
