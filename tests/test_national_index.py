@@ -366,3 +366,47 @@ async def test_the_scorecard_per_unit_and_period_sums_its_indicators(
         period="month",
     )
     assert len(month_rows) == len(body["rows"])
+
+
+async def test_form_ii06a_columns_9_and_12_as_the_form_counts_them(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    read_headers: dict[str, str],
+) -> None:
+    await _put_p3(client, admin, 3)
+    await _push(client, ingest_headers, "shuffled")
+    response = await client.get(
+        "/api/v1/reports/processing",
+        params={"from": "2024-03-01", "to": "2024-03-31"},
+        headers=read_headers,
+    )
+    assert response.status_code == 200, response.text
+    total = response.json()["total"]
+    assert {
+        k: total[k]
+        for k in (
+            "received_in_period",
+            "received_online",
+            "received_direct_or_postal",
+            "resolved_total",
+            "resolved_early",
+            "resolved_on_time",
+            "resolved_late",
+        )
+    } == {
+        "received_in_period": 9,
+        "received_online": 5,
+        "received_direct_or_postal": 3,  # the unknown channel (I) is in neither
+        "resolved_total": 3,
+        "resolved_early": 2,
+        "resolved_on_time": 0,  # column 9: A is late against its derived due date
+        "resolved_late": 1,
+    }
+    # column 12: D waits on a supplement requested before its due date: within deadline
+    # (the contract's in_progress_overdue counts it overdue); E was asked after it
+    assert (
+        total["in_progress_total"],
+        total["in_progress_within_deadline"],
+        total["in_progress_overdue"],
+    ) == (5, 4, 1)
