@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.reference.calendar import add_default_working_days, default_working
+from app.reference.workdays import add_default_working_days, default_working
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 PROVINCE = "000.00.00.H40"

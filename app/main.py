@@ -24,6 +24,7 @@ from app.errors import install_handlers
 from app.exports import router as exports_router
 from app.ingest.routes import DOC_MODELS
 from app.ingest.routes import router as ingest_router
+from app.metrics.list_routes import router as dossier_lists_router
 from app.metrics.routes import router as metrics_router
 from app.middleware import BodySizeLimit
 from app.observability import prometheus
@@ -85,7 +86,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
-    for router in (health.router, auth_router, ingest_router, reference_router, dossiers_router):
+    for router in (
+        health.router,
+        auth_router,
+        ingest_router,
+        reference_router,
+        dossier_lists_router,  # GET /api/v1/dossiers, before /api/v1/dossiers/{code}
+        dossiers_router,
+    ):
         app.include_router(router)
     app.include_router(calendar_router)
     app.include_router(status_router)

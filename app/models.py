@@ -3,8 +3,8 @@
 from app.auth.models import ApiKey
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
-from app.reference.calendar import WorkDay
 from app.reference.models import CalendarOverride, Procedure, Unit
+from app.reference.workdays import WorkDay
 
 __all__ = [
     "ApiKey",

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from app.reference.calendar import delete_override, ensure_work_days, working_days
+from app.reference.calendar import delete_override, ensure_work_days
 from app.reference.models import CalendarOverride
+from app.reference.workdays import working_days
 from tests.factories import event
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from app.db import Database
 from app.migrate import refresh_calendar
-from app.reference.calendar import WorkDay
+from app.reference.workdays import WorkDay
 
 TET_2024 = date(2024, 2, 12)
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.dossiers.derive import wait_day_pairs, wait_days
 from app.dossiers.fold import ATTRIBUTES, FoldEvent, Status, fold
-from app.reference.calendar import working_days_from_ordinals
+from app.reference.workdays import working_days_from_ordinals
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from app.reference.calendar import add_default_working_days
+from app.reference.workdays import add_default_working_days
 from tests.metrics_helpers import dossier, push, put_unit
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -100,8 +100,9 @@ async def admit(request: Request, principal: Principal, scope: Scope) -> Princip
     """403 unless ``principal`` holds ``scope``; for ``ingest``, a signing key's signature."""
     if not principal.allows(scope):
         raise Forbidden(f"this token lacks the '{scope.value}' scope")
-    if scope is Scope.ingest:
-        await signing.enforce(request, principal)  # keys created with signing: true
+    if scope is Scope.ingest:  # keys created with signing: true verify the request
+        signing_key = principal.key_id if principal.signing else None
+        await signing.enforce(request, key_id=signing_key, source=principal.source)
     return principal
 
 

@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy import delete
@@ -44,9 +43,6 @@ SIGNATURE_HEADER = "webhook-signature"
 _ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 Claim = Callable[[AsyncSession], Awaitable[None]]
-
-if TYPE_CHECKING:
-    from app.auth.deps import Principal
 
 
 class BadSignature(Unauthorized):
@@ -151,22 +147,23 @@ def verify(
 _pending: ContextVar[VerifiedRequest | None] = ContextVar("onestop_signed_request", default=None)
 
 
-async def enforce(request: Request, principal: Principal) -> None:
-    """For a signing key, verify the request (401 ``bad_signature`` if it fails).
+async def enforce(request: Request, *, key_id: str | None, source: str) -> None:
+    """For a signing key (``key_id``; None for a key without signing), verify the request
+    for its ``source`` (401 ``bad_signature`` if it fails).
 
     Runs in the ``ingest`` scope dependency, so every ingest route (canonical or national
     format) is covered. The verified id waits in a context variable until the ingest
     transaction claims it (``take_claim``).
     """
     _pending.set(None)
-    if not principal.signing or principal.key_id is None:
+    if key_id is None:
         return
     _pending.set(
         verify(
             headers=request.headers,
             body=await request.body(),
-            secret=signing_secret(request.app.state.hashing_secret, principal.key_id),
-            source=principal.source,
+            secret=signing_secret(request.app.state.hashing_secret, key_id),
+            source=source,
         )
     )
 

@@ -32,8 +32,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.db import chunks
 from app.dossiers.fold import STATE_NAMES, DossierState
 from app.dossiers.models import Dossier
-from app.reference.calendar import WorkDay, working_days_from_ordinals
 from app.reference.models import Procedure
+from app.reference.workdays import WorkDay, working_days_from_ordinals
 
 DUE_HOUR = time(17, 0)  # a derived due date is due at 17:00 local time
 DERIVED_COLUMNS = ("wait_days", "due_at", "due_date", "due_derived")

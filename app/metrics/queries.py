@@ -41,8 +41,8 @@ from app.metrics.rollups import (
     rollup_net_days,
     rollups,
 )
-from app.reference.calendar import working_days_join
 from app.reference.models import Unit
+from app.reference.workdays import working_days_join
 
 
 class Period(StrEnum):

@@ -55,7 +55,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from app.db import Base, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis, portal_due_date
-from app.reference.calendar import working_days_sql
+from app.reference.workdays import working_days_sql
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
 RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)

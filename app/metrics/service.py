@@ -16,9 +16,9 @@ from app.errors import NotFound, Unprocessable
 from app.metrics import formulas as f
 from app.metrics.queries import Aggregate, Bucket, GroupBy, GroupKey, Period, Scope, aggregate
 from app.metrics.queries import make_buckets as _make_buckets
-from app.reference.calendar import FIRST_DAY, LAST_DAY
 from app.reference.models import Procedure, Unit
 from app.reference.service import subtree, subtree_codes
+from app.reference.workdays import FIRST_DAY, LAST_DAY
 
 MAX_PERIOD_DAYS = 3660  # about ten years
 

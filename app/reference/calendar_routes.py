@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.deps import RequireAdmin, RequireRead
 from app.db import ReadSessionDep, SessionDep
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
-from app.reference import calendar
+from app.reference import calendar, workdays
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 
@@ -75,7 +75,7 @@ DayPath = Annotated[dt.date, Path(description="A date, YYYY-MM-DD.")]
 )
 async def get_calendar(
     year: int = Query(
-        ge=calendar.FIRST_DAY.year, le=calendar.LAST_DAY.year, description="The year."
+        ge=workdays.FIRST_DAY.year, le=workdays.LAST_DAY.year, description="The year."
     ),
     session: AsyncSession = ReadSessionDep,
 ) -> CalendarYear:
@@ -107,8 +107,8 @@ async def put_calendar_day(
         calendar.CalendarDay(
             day=day,
             working=override.working,
-            default_working=calendar.default_working(day),
-            holiday=calendar.public_holidays().get(day),
+            default_working=workdays.default_working(day),
+            holiday=workdays.public_holidays().get(day),
             override=True,
             note=override.note,
         )

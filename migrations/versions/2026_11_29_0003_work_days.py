@@ -13,7 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 from alembic import op
 
-from app.reference.calendar import calendar_rows
+from app.reference.workdays import calendar_rows
 
 revision: str = "0003_work_days"
 down_revision: str | None = "0001"

@@ -15,8 +15,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.dossiers.models import Dossier as D
 from app.metrics.queries import Scope, resolved_in
-from app.reference.calendar import WorkDay, working_days_from_ordinals, working_days_join
 from app.reference.models import Unit
+from app.reference.workdays import WorkDay, working_days_from_ordinals, working_days_join
 
 
 class ListState(StrEnum):
