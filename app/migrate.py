@@ -128,7 +128,7 @@ async def refold_unwaited(url: str) -> int:
     """Refold every dossier (and recount the rollups) when some were folded before the fold
     recorded waits on the citizen (``waits`` NULL, migration 0014); returns the dossiers
     refolded (0 when none needed it)."""
-    from sqlalchemy import literal, select
+    from sqlalchemy import literal, select, update
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
     from sqlalchemy.pool import NullPool
 
@@ -142,7 +142,10 @@ async def refold_unwaited(url: str) -> int:
             stale = select(literal(1)).select_from(Dossier).where(Dossier.waits.is_(None))
             if await session.scalar(stale.limit(1)) is None:
                 return 0
-            return await refold_all(session, zone=Settings().zone)
+            done = await refold_all(session, zone=Settings().zone)
+            # rows without events (written around the app) have no waits to record
+            await session.execute(update(Dossier).where(Dossier.waits.is_(None)).values(waits=""))
+            return done
     finally:
         await engine.dispose()
 

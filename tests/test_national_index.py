@@ -36,7 +36,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from app.db import Database
+from app.dossiers.models import Dossier
+from app.migrate import refold_unwaited
 from tests.metrics_helpers import metrics, one_row, push
 
 MARCH = {"from_": "2024-03-01", "to": "2024-03-31"}
@@ -410,3 +414,28 @@ async def test_form_ii06a_columns_9_and_12_as_the_form_counts_them(
         total["in_progress_within_deadline"],
         total["in_progress_overdue"],
     ) == (5, 4, 1)
+
+
+async def test_upgrade_refolds_dossiers_folded_before_waits_were_recorded(
+    db: Database,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    read_headers: dict[str, str],
+) -> None:
+    """Migration 0014 leaves ``waits`` NULL on existing rows (and no derived due dates):
+    ``onestop migrate`` refolds them, and the figures are the hand-computed ones again."""
+    await _put_p3(client, admin, 3)
+    await _push(client, ingest_headers, "in_order")
+    before = await one_row(client, read_headers, "delay", **MARCH)
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Dossier).values(
+                waits=None, paused_at=None, paused_date=None, wait_days=0, due_derived=False
+            )
+        )
+        await session.execute(update(Dossier).where(Dossier.code == "A").values(due_at=None))
+    assert await refold_unwaited(db.settings.database_url) == 10
+    assert await refold_unwaited(db.settings.database_url) == 0  # once only
+    assert await one_row(client, read_headers, "delay", **MARCH) == before
+    assert (await _state(client, read_headers, "A"))["due_at"] == "2024-03-12T10:00:00Z"

@@ -2,8 +2,8 @@
 
 Three bases decide which dossiers a count looks at (CONTRACT.md, "Which dossiers count"):
 
-- ``intake``: dossiers received in the period (local ``received_date`` in it); a refused dossier
-  is never received;
+- ``intake``: dossiers received in the period (local ``received_date`` in it); a dossier
+  refused without ever being received is not received (one received, then refused, is);
 - ``resolution``: dossiers resolved in the period (local ``resolved_date`` in it: the first
   ``resolved`` event, else the first ``returned``), whatever happened to them later, unless
   they were withdrawn, stopped or refused before they were resolved;
@@ -80,7 +80,8 @@ class Rate:
 
 def received(end: Any) -> ColumnElement[bool]:
     """Dossiers received in the period: their receipt (NgayTiepNhan, local date) falls in it.
-    A refused dossier is never received."""
+    A dossier refused without ever being received is not; one received and refused later is
+    (the refusal closes it)."""
     return true()
 
 

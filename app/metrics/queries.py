@@ -182,7 +182,7 @@ def resolved_in(first: date, last: date) -> list[ColumnElement[bool]]:
 
 
 def received_in(first: date, last: date) -> list[ColumnElement[bool]]:
-    """The intake basis: received (never refused) in first … last."""
+    """The intake basis: received in first … last (not refused without a receipt)."""
     return [D.received_date >= first, D.received_date <= last]
 
 
