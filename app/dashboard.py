@@ -112,7 +112,7 @@ def render_index(timezone: str) -> Asset:
     return Asset(html.encode("utf-8"), MEDIA_TYPES[".html"])
 
 
-async def _send(request: Request, asset: Asset, cache_control: str) -> Response:
+async def send_asset(request: Request, asset: Asset, cache_control: str) -> Response:
     headers = {
         "Cache-Control": cache_control,
         "ETag": asset.etag,
@@ -141,7 +141,7 @@ async def _send(request: Request, asset: Asset, cache_control: str) -> Response:
 )
 async def dashboard_page(request: Request) -> Response:
     settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
-    response = await _send(request, render_index(settings.timezone), REVALIDATE)
+    response = await send_asset(request, render_index(settings.timezone), REVALIDATE)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
@@ -153,4 +153,4 @@ async def static_file(request: Request, name: str) -> Response:
     """A file of the page, or the plotly bundle; cached for a year when asked by its hash."""
     asset = load_asset(name)
     current = request.query_params.get("v") == asset.version
-    return await _send(request, asset, LONG_CACHE if current else REVALIDATE)
+    return await send_asset(request, asset, LONG_CACHE if current else REVALIDATE)

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from app import dashboard, health
+from app import apidocs, dashboard, health
 from app.auth.routes import router as auth_router
 from app.caching import MetricCaching
 from app.config import Settings, get_settings
@@ -24,6 +24,7 @@ from app.errors import install_handlers
 from app.exports import router as exports_router
 from app.ingest.routes import DOC_MODELS
 from app.ingest.routes import router as ingest_router
+from app.metrics.coverage import router as coverage_router
 from app.metrics.list_routes import router as dossier_lists_router
 from app.metrics.routes import router as metrics_router
 from app.middleware import BodySizeLimit
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        # /docs and /redoc with their assets served here (app/apidocs.py), not from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
@@ -100,8 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(observability_router)
     app.include_router(dvcqg_router)
     app.include_router(reports_router)  # before metrics: /metrics/scorecard vs /{family}
+    app.include_router(coverage_router)  # before metrics: /metrics/coverage vs /{family}
     app.include_router(metrics_router)
     app.include_router(exports_router)
+    app.include_router(apidocs.router)  # before the dashboard's /static/{name}
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     configure_logging(level=settings.log_level, fmt=settings.log_format)

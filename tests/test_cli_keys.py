@@ -82,3 +82,40 @@ async def test_an_unreachable_database_is_one_clear_line(unused_tcp_port: int) -
     assert "ConnectionRefusedError" in listed.output
     assert "cannot migrate ONESTOP_DATABASE_URL" in migrating.output
     assert "Traceback" not in listed.output + migrating.output
+
+
+async def _created_id(database_url: str, name: str) -> str:
+    created = await run_cli(database_url, ["api-key", "create", "--name", name, "--scope", "read"])
+    assert created.exit_code == 0, created.output
+    return created.stderr.split("created key ")[1].split()[0]
+
+
+async def test_list_shows_full_ids_in_a_narrow_terminal(database_url: str) -> None:
+    key_id = await _created_id(database_url, "hệ thống một cửa tỉnh nghệ an")
+    listed = await run_cli(database_url, ["api-key", "list"], COLUMNS="60")
+    assert key_id in listed.stdout.replace("│", " ").split()
+
+
+async def test_revoke_takes_a_unique_prefix_and_says_when_already_revoked(
+    database_url: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    key_id = await _created_id(database_url, "to-revoke")
+    first = await run_cli(database_url, ["api-key", "revoke", key_id[:8]])
+    second = await run_cli(database_url, ["api-key", "revoke", key_id])
+    keys = (await client.get("/api/v1/admin/api-keys", headers=admin)).json()["keys"]
+    assert (first.exit_code, f"revoked {key_id}" in first.stderr) == (0, True)
+    assert (second.exit_code, "already revoked" in second.stderr) == (0, True)
+    assert keys == []  # the listing shows live keys only
+
+
+async def test_revoke_refuses_an_ambiguous_or_unknown_prefix(database_url: str) -> None:
+    ids = [await _created_id(database_url, f"k{i}") for i in range(2)]
+    common = ""
+    for a, b in zip(*ids, strict=True):
+        if a != b:
+            break
+        common += a
+    ambiguous = await run_cli(database_url, ["api-key", "revoke", common])
+    unknown = await run_cli(database_url, ["api-key", "revoke", "zz-no-such-key"])
+    assert (ambiguous.exit_code, all(i in ambiguous.stderr for i in ids)) == (1, True)
+    assert (unknown.exit_code, "no API key" in unknown.stderr) == (1, True)

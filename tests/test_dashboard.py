@@ -114,3 +114,15 @@ async def test_script_has_the_english_labels_too(client: httpx.AsyncClient) -> N
 async def test_page_tells_the_script_the_service_zone(client: httpx.AsyncClient) -> None:
     html = (await client.get("/")).text
     assert '<meta name="onestop-timezone" content="Asia/Ho_Chi_Minh">' in html
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+async def test_api_docs_link_only_their_own_origin(client: httpx.AsyncClient, path: str) -> None:
+    html = (await client.get(path)).text
+    external = re.findall(r"""(?:src|href)=["'](?:https?:)?//""", html)
+    scripts = re.findall(r"""src=["'](/static/docs/[^"']+)""", html)
+    bundles = [await client.get(src) for src in scripts]
+    assert (external, len(scripts)) == ([], 1)
+    assert [(b.status_code, b.headers["cache-control"]) for b in bundles] == [
+        (200, "public, max-age=31536000, immutable")
+    ]

@@ -29,6 +29,7 @@ SCOPES = {
     ("PUT", "/api/v1/calendar/{day}"): "admin",
     ("DELETE", "/api/v1/calendar/{day}"): "admin",
     ("GET", "/api/v1/metrics/procedures"): "read",
+    ("GET", "/api/v1/metrics/coverage"): "read",
     ("GET", "/api/v1/metrics/{family}"): "read",
     ("GET", "/api/v1/rankings"): "read",
     ("GET", "/api/v1/dossiers"): "read",

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -36,6 +36,47 @@ from app.config import Settings, get_settings
 if TYPE_CHECKING:  # imported lazily at run time: `onestop --help` stays quick
     from app.auth.models import ApiKey
     from app.db import Database
+
+
+def _tidy_help() -> None:
+    """Help without stray placeholders: the typer in use prints ``<bool>`` beside every flag
+    (``--help <bool>``), ``<str>`` beside every text and ``{file}`` for a required argument.
+    Flags get no type, values the classic upper-case names (TEXT, INTEGER, PATH, a choice as
+    ``[a|b]``), arguments their upper-case name."""
+    from typer.core import TyperArgument, TyperOption
+
+    names = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE"}
+
+    def value_type(param: TyperArgument | TyperOption, ctx: Any) -> str | None:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            return None
+        if param.metavar is not None:
+            return param.metavar
+        label = param.display_type(ctx).strip("<>")
+        if label.startswith("list[") and label.endswith("]"):
+            label = label[5:-1]
+        if "|" in label:
+            return f"[{label}]"
+        if label.endswith(" range"):
+            return names.get(label.removesuffix(" range"), label.upper())
+        return names.get(label, label.upper())
+
+    def option_type(self: TyperOption, ctx: Any) -> str | None:
+        return value_type(self, ctx)
+
+    def argument_type(self: TyperArgument, ctx: Any) -> str | None:
+        return None  # its name (FILE) already says what it is
+
+    def argument_usage(self: TyperArgument, ctx: Any) -> list[str]:
+        name = (self.metavar or self.name or "").upper()
+        return [name if self.required else f"[{name}]"]
+
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign,assignment]
+    TyperArgument.get_usage_pieces = argument_usage  # type: ignore[method-assign]
+
+
+_tidy_help()
 
 cli = typer.Typer(
     help="onestop-metrics: dossier events in, one-stop metrics out.",
@@ -134,6 +175,7 @@ def serve(
         from app.migrate import upgrade
 
         upgrade(settings.database_url)
+    err.print(serve_banner(host, port), highlight=False, soft_wrap=True)
     prom_dir = os.environ.get(MULTIPROC_ENV)
     if prom_dir:  # samples of a previous run would be added to this one's
         shutil.rmtree(prom_dir, ignore_errors=True)
@@ -147,6 +189,19 @@ def serve(
         log_config=uvicorn_log_config(level=settings.log_level, fmt=settings.log_format),
         proxy_headers=True,
     )
+
+
+def serve_banner(host: str, port: int) -> str:
+    """Where to go once the server is up: the dashboard and the API reference."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    lines = [
+        f"dashboard:     {base}/",
+        f"API reference: {base}/docs (Swagger UI) · {base}/redoc · {base}/openapi.json",
+    ]
+    if shown != host:
+        lines.append(f"(listening on every address of this machine, port {port})")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ api keys
@@ -217,7 +272,11 @@ def key_list(
         async with db.sessionmaker() as session:
             return await service.list_all(session=session, include_revoked=all_keys)
 
-    table = Table("id", "name", "source", "scopes", "prefix", "signing", "created", "revoked")
+    table = Table()
+    # the full id, never cut short however narrow the terminal: `revoke` takes it
+    table.add_column("id", no_wrap=True, overflow="ignore", min_width=32)
+    for title in ("name", "source", "scopes", "prefix", "signing", "created", "revoked"):
+        table.add_column(title, overflow="fold")
     for key in _with_database(settings, work):
         table.add_row(
             key.id,
@@ -234,7 +293,9 @@ def key_list(
 
 @keys_cli.command("revoke")
 def key_revoke(
-    key_id: str = typer.Argument(..., help="The key's id (see `onestop api-key list`)."),
+    key_id: str = typer.Argument(
+        ..., metavar="ID", help="The key's id, or a prefix of it that only one key has."
+    ),
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
     """Revoke a key; it stops working at once, on every worker."""
@@ -242,13 +303,33 @@ def key_revoke(
 
     settings = _settings(not no_migrate)
 
-    async def work(db: Database) -> bool:
+    async def work(db: Database) -> tuple[list[ApiKey], ApiKey | None, bool]:
         async with db.sessionmaker() as session, session.begin():
-            return await service.revoke(session=session, key_id=key_id) is not None
+            keys = await service.list_all(session=session, include_revoked=True)
+            exact = [k for k in keys if k.id == key_id]
+            matches = exact or [k for k in keys if k.id.startswith(key_id)]
+            if len(matches) != 1:
+                return matches, None, False
+            already = matches[0].revoked_at is not None
+            return matches, await service.revoke(session=session, key_id=matches[0].id), already
 
-    if not _with_database(settings, work):
-        raise _fail(f"no API key with id '{key_id}'")
-    err.print(f"revoked {key_id}")
+    matches, key, already = _with_database(settings, work)
+    if not matches:
+        raise _fail(
+            f"no API key with id '{key_id}' nor one starting with it "
+            "(see `onestop api-key list --all`)"
+        )
+    if key is None:
+        listed = ", ".join(f"{k.id} ({k.name})" for k in matches)
+        raise _fail(f"'{key_id}' is the start of {len(matches)} key ids: {listed}; give more of it")
+    if already and key.revoked_at is not None:
+        err.print(
+            f"key {key.id} ({key.name}) was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} "
+            "UTC; nothing changed",
+            highlight=False,
+        )
+        return
+    err.print(f"revoked {key.id} ({key.name})", highlight=False)
 
 
 # ------------------------------------------------------------------------------ import
@@ -417,9 +498,20 @@ def demo(
     out.print(
         f"demo loaded in {time.perf_counter() - started:.1f} s: {summary.units} units, "
         f"{summary.procedures} procedures, {summary.events:,} events "
-        f"({summary.accepted:,} new, {summary.duplicates:,} already there). "
-        "Serve with `onestop serve` and open http://127.0.0.1:8000/",
+        f"({summary.accepted:,} new, {summary.duplicates:,} already there).",
         highlight=False,
+    )
+    query = "&".join(f"{k}={v}" for k, v in summary.report_query.items())
+    out.print(
+        "Next:\n"
+        "  1. serve it (if it is not running yet):  onestop serve\n"
+        "  2. make a key the dashboard can read with (its secret is printed once):\n"
+        "       onestop api-key create --name dashboard --scope read\n"
+        f"  3. open http://127.0.0.1:8000/?{query}\n"
+        "     (Đô Lương district, Q1 2024, as in its report) and paste the key into the "
+        "page's top bar.",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

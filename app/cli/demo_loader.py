@@ -31,6 +31,7 @@ class DemoSummary:
     events: int
     accepted: int
     duplicates: int
+    report_query: dict[str, str]  # the dashboard's view of the district report (Q1 2024)
 
 
 def _as_dict(item: Any) -> dict[str, Any]:
@@ -75,4 +76,5 @@ async def load_demo(db: Database, *, seed: int = 0, source: str = "demo") -> Dem
             )
         accepted += outcome.accepted
         duplicates += outcome.duplicates
-    return DemoSummary(len(units), len(procedures), len(events), accepted, duplicates)
+    report_query = {k: str(v) for k, v in data.expected["q1_digitization"]["query"].items()}
+    return DemoSummary(len(units), len(procedures), len(events), accepted, duplicates, report_query)

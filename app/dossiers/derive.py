@@ -12,7 +12,11 @@ folded states, with two look-ups per batch (none when no state needs them):
 - ``due_at``: the last ``due_at`` the events gave; without one, when the procedure has a
   ``duration_working_days`` N, 17:00 local time on the (N + W)-th working day after the day of
   receipt (``due_derived`` true); else none;
-- ``due_date``: the local date of ``due_at``.
+- ``due_date``: the local date of ``due_at``;
+- ``portal_due_at`` (and its local date): the instant after which an open dossier is overdue
+  by the national portal's rules (Decision 766, indicator 2.1; ``formulas.PORTAL_OVERDUE``):
+  its receipt when it had more than one supplement request; none while a request to the
+  citizen made no later than ``due_at`` is outstanding; else ``due_at``.
 
 When the calendar or a procedure's duration changes, :func:`rederive` recomputes the rows
 that depend on it (and the rollups follow, see ``rollups.recount``).
@@ -36,7 +40,14 @@ from app.reference.models import Procedure
 from app.reference.workdays import WorkDay, working_days_from_ordinals
 
 DUE_HOUR = time(17, 0)  # a derived due date is due at 17:00 local time
-DERIVED_COLUMNS = ("wait_days", "due_at", "due_date", "due_derived")
+DERIVED_COLUMNS = (
+    "wait_days",
+    "due_at",
+    "due_date",
+    "due_derived",
+    "portal_due_at",
+    "portal_due_date",
+)
 _IN = 900  # bound parameters per IN list
 
 
@@ -132,15 +143,30 @@ async def derived_values(
                 day = due_days.get(targets[i])
             if day is not None:
                 due_at, derived = datetime.combine(day, DUE_HOUR, tzinfo=zone), True
+        portal = portal_due_at(state, due_at)
         out.append(
             {
                 "wait_days": waited[i],
                 "due_at": due_at,
                 "due_date": _local(due_at, zone) if due_at is not None else None,
                 "due_derived": derived,
+                "portal_due_at": portal,
+                "portal_due_date": _local(portal, zone) if portal is not None else None,
             }
         )
     return out
+
+
+def portal_due_at(state: DossierState, due_at: datetime | None) -> datetime | None:
+    """After which instant the open dossier is overdue by the portal's rules (module
+    docstring), given its effective ``due_at``."""
+    if not state.counts_as_received:
+        return None
+    if state.supplement_count > 1:
+        return state.received_at
+    if state.paused_at is not None and due_at is not None and state.paused_at <= due_at:
+        return None
+    return due_at
 
 
 async def rows_of(

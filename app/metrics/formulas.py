@@ -17,13 +17,14 @@ the words a client reads are the words the code is written against.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, null, or_, true
+from sqlalchemy import and_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.dossiers.models import Dossier as D
@@ -43,12 +44,54 @@ def _words(fn: Callable[..., Any]) -> str:
 
 
 @dataclass(frozen=True)
+class Span:
+    """The instants t at which a dossier is in a backlog state, from its own instants: t is
+    after every instant named in ``after`` (an unset one: never in the state) and no later
+    than every instant named in ``through`` (an unset one ends nothing).
+
+    This is the one definition of "open at t" and "overdue at t"; the ways of counting the
+    backlog derive from it: :meth:`at` (a condition at one instant), :meth:`bucket_range` (the
+    bucket ends a dossier counts at, from the bucket indexes of its instants) and the day
+    rollups (``rollups.py``: a dossier enters the state after the local day of its latest
+    ``after`` instant and leaves it after the day of its ``through`` instant).
+    """
+
+    after: tuple[str, ...]
+    through: tuple[str, ...]
+
+    @property
+    def instants(self) -> tuple[str, ...]:
+        return (*self.after, *self.through)
+
+    def at(self, t: Any, source: Any = None) -> list[ColumnElement[bool]]:
+        """In the state at instant ``t`` (``source``: a selectable with the ``dossiers``
+        columns; default the table), with the backlog basis (the dossier counts as received)."""
+        c = (D.__table__ if source is None else source).c
+        return [
+            *backlog_basis(source),
+            *(c[name] < t for name in self.after),
+            *(or_(c[name].is_(None), c[name] >= t) for name in self.through),
+        ]
+
+    def bucket_range(self, index: Mapping[str, int], buckets: int) -> range:
+        """The buckets k at whose end the dossier is in the state, given ``index[name]``: the
+        number of bucket ends at or before that instant (``buckets`` when it is unset): it is
+        after the instant at end k when index <= k, no later than it when index > k."""
+        first = max(index[name] for name in self.after)
+        stop = min([buckets, *(index[name] for name in self.through)])
+        return range(first, stop)
+
+
+@dataclass(frozen=True)
 class Count:
-    """A number of dossiers of a basis that meet a condition (``end``: the period's end)."""
+    """A number of dossiers of a basis that meet a condition (``end``: the period's end).
+
+    A backlog count has a ``span`` too: its condition is "in the span at ``end``"."""
 
     name: str
     basis: Basis
     condition: Condition
+    span: Span | None = None
 
     @property
     def description(self) -> str:
@@ -70,9 +113,40 @@ class Rate:
         return _words(self.formula)
 
     def value(self, counts: Mapping[str, int]) -> tuple[float | None, int, int]:
+        """The rate by its ``formula`` (None over a zero denominator), with its numerator and
+        denominator."""
         numerator = sum(counts.get(n, 0) for n in self.numerator)
         denominator = sum(counts.get(n, 0) for n in self.denominator)
-        return (numerator / denominator if denominator else None), numerator, denominator
+        if not denominator:
+            return None, numerator, denominator
+        value = self.formula(*(counts.get(n, 0) for n in self.arguments))
+        return float(value), numerator, denominator
+
+    @functools.cached_property
+    def arguments(self) -> tuple[str, ...]:
+        """The counts ``formula`` takes, by its parameter names."""
+        return tuple(inspect.signature(self.formula).parameters)
+
+
+# --- the bases --------------------------------------------------------------------------------
+
+
+def intake_basis() -> list[ColumnElement[bool]]:
+    """Dossiers that count in the intake basis of the local day they were received (a refused
+    dossier has no ``received_date``)."""
+    return [D.received_date.is_not(None)]
+
+
+def resolution_basis() -> list[ColumnElement[bool]]:
+    """Dossiers that count in the resolution basis of the local day they were resolved: not
+    closed (withdrawn, stopped, refused) before they were resolved."""
+    return [D.resolved_date.is_not(None), or_(D.closed_at.is_(None), D.closed_at >= D.resolved_at)]
+
+
+def backlog_basis(source: Any = None) -> list[ColumnElement[bool]]:
+    """Dossiers that can be in the backlog at all: received (``received_date`` set)."""
+    c = (D.__table__ if source is None else source).c
+    return [c.received_date.is_not(None)]
 
 
 # --- conditions (the docstring is the field's definition) -----------------------------------
@@ -143,79 +217,79 @@ def result_signed(end: Any) -> ColumnElement[bool]:
     return D.result_signed.is_(True)
 
 
-def _late() -> ColumnElement[bool]:
+def late() -> ColumnElement[bool]:
+    """Resolved after its due_at (a dossier without one is never late)."""
     return and_(D.due_at.is_not(None), D.resolved_at > D.due_at)
 
 
-def _early() -> ColumnElement[bool]:
+def early() -> ColumnElement[bool]:
+    """Resolved on a calendar day before the day of its due_at."""
     return and_(D.due_date.is_not(None), D.resolved_date < D.due_date)
 
 
 def resolved_early(end: Any) -> ColumnElement[bool]:
     """Dossiers resolved in the period on a calendar day before the day of their due_at."""
-    return _early()
+    return early()
 
 
 def resolved_on_time(end: Any) -> ColumnElement[bool]:
     """Dossiers resolved in the period neither early nor late: on the due day no later than
     due_at, or without a due_at."""
-    return and_(~_early(), ~_late())
+    return and_(~early(), ~late())
 
 
 def resolved_late(end: Any) -> ColumnElement[bool]:
     """Dossiers resolved in the period after their due_at (on the due day after its hour is
     late)."""
-    return _late()
+    return late()
+
+
+# The backlog spans: open from receipt (exclusive) through the end (resolved, withdrawn,
+# stopped or refused; inclusive): a dossier that ends exactly at t is still open at t, one
+# received exactly at t is not yet. Overdue from the later of receipt and due_at.
+OPEN = Span(after=("received_at",), through=("ended_at",))
+OVERDUE = Span(after=("received_at", "due_at"), through=("ended_at",))
+WITHIN_DEADLINE = Span(after=("received_at",), through=("ended_at", "due_at"))
 
 
 def in_progress(end: Any) -> ColumnElement[bool]:
     """Dossiers received before the end of the period (or now, if sooner) and still open then:
     not resolved, and not withdrawn, stopped or refused, before it."""
-    return true()
+    return and_(*OPEN.at(end))
 
 
 def in_progress_overdue(end: Any) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period whose due_at is before it."""
-    return and_(D.due_at.is_not(None), D.due_at < end)
+    return and_(*OVERDUE.at(end))
 
 
 def in_progress_within_deadline(end: Any) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period whose due_at is not before it (or who
     have none)."""
-    return or_(D.due_at.is_(None), D.due_at >= end)
+    return and_(*WITHIN_DEADLINE.at(end))
+
+
+# Waiting on the citizen at t: open, and the outstanding request (``paused_at``: the start of
+# the wait the dossier is in now, from the fold) made before t.
+PAUSED = Span(after=("received_at", "paused_at"), through=("ended_at",))
 
 
 def in_progress_paused(end: Any) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period and waiting on the citizen then: their
     last status is supplement_requested or payment_requested, entered before the end."""
-    return and_(D.paused_at.is_not(None), D.paused_at < end)
+    return and_(*PAUSED.at(end))
 
 
 # --- the national portal's processing progress (Decision 766, indicator 2.1) ------------------
 # The portal's words "on time" and "overdue" differ from the contract's (``resolved_on_time``,
 # ``in_progress_overdue``): a dossier with more than one supplement request is never on time,
 # and an open dossier waiting on the citizen is judged at the time of the request. Both are
-# exposed; these counts are the portal's.
-
-
-def portal_due_at() -> ColumnElement[Any]:
-    """The instant after which an open dossier is overdue by the portal's rules: its receipt
-    (at once) with more than one supplement request; none while a request to the citizen made
-    no later than due_at is outstanding; else due_at (none without one)."""
-    return case(
-        (D.supplement_count > 1, D.received_at),
-        (and_(D.paused_at.is_not(None), D.paused_at <= D.due_at), null()),
-        else_=D.due_at,
-    )
-
-
-def portal_due_date() -> ColumnElement[Any]:
-    """The local date of :func:`portal_due_at` (for the day rollups)."""
-    return case(
-        (D.supplement_count > 1, D.received_date),
-        (and_(D.paused_at.is_not(None), D.paused_at <= D.due_at), null()),
-        else_=D.due_date,
-    )
+# exposed; these counts are the portal's. ``portal_due_at`` (a column, ``derive.py``) is the
+# instant after which an open dossier is overdue by those rules: its receipt with more than
+# one supplement request; none while a request made no later than due_at is outstanding;
+# else due_at.
+PORTAL_OVERDUE = Span(after=("received_at", "portal_due_at"), through=("ended_at",))
+PORTAL_ON_TIME = Span(after=("received_at",), through=("ended_at", "portal_due_at"))
 
 
 def progress_resolved_on_time(end: Any) -> ColumnElement[bool]:
@@ -231,8 +305,14 @@ def progress_in_progress_on_time(end: Any) -> ColumnElement[bool]:
     rules (indicator 2.1): at most one supplement request, and the end of the period (or,
     while a request to the citizen is outstanding, the time of that request) no later than
     due_at, or no due date."""
-    due = portal_due_at()
-    return or_(due.is_(None), due >= end)
+    return and_(*PORTAL_ON_TIME.at(end))
+
+
+def progress_in_progress_overdue(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period and overdue by the national portal's
+    rules (indicator 2.1): more than one supplement request, or past due_at at the end of the
+    period unless waiting on the citizen on a request made no later than due_at."""
+    return and_(*PORTAL_OVERDUE.at(end))
 
 
 def dossiers_digitized(end: Any) -> ColumnElement[bool]:
@@ -265,11 +345,27 @@ COUNTS: dict[str, Count] = {
         Count("resolved_on_time", Basis.resolution, resolved_on_time),
         Count("resolved_late", Basis.resolution, resolved_late),
         Count("progress_resolved_on_time", Basis.resolution, progress_resolved_on_time),
-        Count("in_progress", Basis.backlog, in_progress),
-        Count("in_progress_overdue", Basis.backlog, in_progress_overdue),
-        Count("in_progress_within_deadline", Basis.backlog, in_progress_within_deadline),
-        Count("in_progress_paused", Basis.backlog, in_progress_paused),
-        Count("progress_in_progress_on_time", Basis.backlog, progress_in_progress_on_time),
+        Count("in_progress", Basis.backlog, in_progress, OPEN),
+        Count("in_progress_overdue", Basis.backlog, in_progress_overdue, OVERDUE),
+        Count(
+            "in_progress_within_deadline",
+            Basis.backlog,
+            in_progress_within_deadline,
+            WITHIN_DEADLINE,
+        ),
+        Count("in_progress_paused", Basis.backlog, in_progress_paused, PAUSED),
+        Count(
+            "progress_in_progress_on_time",
+            Basis.backlog,
+            progress_in_progress_on_time,
+            PORTAL_ON_TIME,
+        ),
+        Count(
+            "progress_in_progress_overdue",
+            Basis.backlog,
+            progress_in_progress_overdue,
+            PORTAL_OVERDUE,
+        ),
     )
 }
 

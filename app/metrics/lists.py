@@ -8,12 +8,13 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.dossiers.models import Dossier as D
+from app.metrics import formulas as f
 from app.metrics.queries import Scope, resolved_in
 from app.reference.models import Unit
 from app.reference.workdays import WorkDay, working_days_from_ordinals, working_days_join
@@ -37,14 +38,6 @@ class ListQuery:
     page_size: int
 
 
-def _open(now: datetime) -> list[ColumnElement[bool]]:
-    return [
-        D.received_date.is_not(None),
-        D.received_at <= now,
-        or_(D.ended_at.is_(None), D.ended_at > now),
-    ]
-
-
 @dataclass(frozen=True)
 class _Days:
     """The working-day figures of a listed dossier, over joins of ``work_days``."""
@@ -63,9 +56,8 @@ def _days(query: ListQuery, now: datetime, today: date) -> _Days:
     left = working_days_from_ordinals(today_ordinal, due.ordinal)
     if query.state in (ListState.resolved, ListState.late):
         source, past_due = working_days_join(source, D.due_date, D.resolved_date)
-        late = and_(D.due_at.is_not(None), D.resolved_at > D.due_at)
-        return _Days(source, case((late, past_due), else_=0), left)
-    overdue = and_(D.due_at.is_not(None), D.due_at < now)
+        return _Days(source, case((f.late(), past_due), else_=0), left)
+    overdue = f.in_progress_overdue(now)
     past_due = working_days_from_ordinals(due.ordinal, today_ordinal)
     return _Days(source, case((overdue, past_due), else_=0), left)
 
@@ -79,17 +71,20 @@ def _filters(query: ListQuery, now: datetime, days: _Days) -> list[ColumnElement
         if query.last is None:
             clauses[1] = D.resolved_date.is_not(None)
         if state is ListState.late:
-            clauses += [D.due_at.is_not(None), D.resolved_at > D.due_at]
+            clauses.append(f.late())
         return clauses
-    clauses = _open(now)
+    # open, overdue, due soon: the backlog at ``now``, as the metrics count it
+    if state is ListState.overdue:
+        clauses = f.OVERDUE.at(now)
+    elif state is ListState.due_soon:
+        clauses = [*f.WITHIN_DEADLINE.at(now), D.due_at.is_not(None)]
+        clauses.append(days.left <= query.due_within)
+    else:
+        clauses = f.OPEN.at(now)
     if query.first is not None:
         clauses.append(D.received_date >= query.first)
     if query.last is not None:
         clauses.append(D.received_date <= query.last)
-    if state is ListState.overdue:
-        clauses.append(D.due_at < now)
-    elif state is ListState.due_soon:
-        clauses += [D.due_at >= now, days.left <= query.due_within]
     return clauses
 
 
@@ -103,7 +98,7 @@ async def list_dossiers(
         await session.execute(select(func.count()).select_from(days.source).where(*where))
     ).scalar_one()
     overdue_days = days.overdue.label("working_days_overdue")
-    still_due = and_(D.due_at.is_not(None), D.due_at >= now, D.ended_at.is_(None))
+    still_due = and_(*f.WITHIN_DEADLINE.at(now), D.due_at.is_not(None))
     left = case((still_due, days.left), else_=None).label("working_days_left")
     stmt = (
         select(D, Unit.name.label("unit_name"), overdue_days, left)

@@ -32,11 +32,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis, portal_due_at
+from app.metrics.formulas import COUNTS, Basis, Span, backlog_basis, intake_basis, resolution_basis
 from app.metrics.rollups import (
+    BACKLOG_ROLLUPS,
     DAY,
     MONTH,
-    resolution_basis,
     rollup_days,
     rollup_net_days,
     rollups,
@@ -183,11 +183,126 @@ def resolved_in(first: date, last: date) -> list[ColumnElement[bool]]:
 
 def received_in(first: date, last: date) -> list[ColumnElement[bool]]:
     """The intake basis: received in first … last (not refused without a receipt)."""
-    return [D.received_date >= first, D.received_date <= last]
+    return [D.received_date >= first, D.received_date <= last, *intake_basis()]
 
 
 def _sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
+
+
+# --- the plan: which source answers which field ------------------------------------------------
+
+
+class Source(StrEnum):
+    """Where a figure is read from."""
+
+    rollups = "rollups"
+    """``metric_rollups``: whole months from the month rows, the edge days from the day rows
+    (intake and resolution counts, the lateness total), per unit."""
+    rollup_histogram = "rollup_histogram"
+    """``metric_rollup_days`` (``metric_rollup_net_days`` for the net one): the processing-day
+    histogram per unit, day and working days."""
+    backlog_totals = "backlog_totals"
+    """Running totals of the rollups' backlog entries and exits over every day before a bucket
+    end: the backlog at the start of a day (a bucket that ended before now)."""
+    dossiers = "dossiers"
+    """A GROUP BY over ``dossiers``, a ``SUM(CASE …)`` per count (grouped by procedure or
+    sector, which the rollups do not keep)."""
+    dossier_working_days = "dossier_working_days"
+    """``dossiers`` joined to the calendar's ordinals: the lateness total and the processing-day
+    histogram (grouped by procedure or sector)."""
+    open_dossiers = "open_dossiers"
+    """The dossiers open at a bucket end, counted from ``dossiers`` (two index-only ranges,
+    ``backlog_branches``): for a bucket that ends now, or without rollups."""
+
+
+HISTOGRAM = "processing_days"  # the histogram of working days from receipt to resolution
+NET_HISTOGRAM = "processing_days_net"  # the same less the working days waited on the citizen
+LATENESS = "lateness_days_total"  # working days past due, summed over the late ones
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement of a plan: ``source`` answers ``fields`` (counts, ``HISTOGRAM``,
+    ``LATENESS``) of ``basis``, for every bucket, or for the backlog at the ends of
+    ``buckets``."""
+
+    source: Source
+    basis: Basis
+    fields: tuple[str, ...]
+    buckets: tuple[Bucket, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The statements that answer a metrics request, in order."""
+
+    steps: tuple[Step, ...]
+
+    def sources(self) -> dict[str, set[Source]]:
+        """Each field and the sources that answer it (the backlog may take two: the buckets
+        that ended from the rollups, the one ending now from the dossiers)."""
+        out: dict[str, set[Source]] = {}
+        for step in self.steps:
+            for name in step.fields:
+                out.setdefault(name, set()).add(step.source)
+        return out
+
+
+def plan(
+    *,
+    buckets: Sequence[Bucket],
+    group_by: GroupBy,
+    counts: Iterable[str],
+    processing_days: bool = False,
+    lateness_days: bool = False,
+    use_rollups: bool = True,
+    processing_days_net: bool = False,
+) -> Plan:
+    """The plan for the counts (and histogram, lateness) per (group, bucket).
+
+    Grouped by nothing or by unit, everything but the backlog at a bucket that ends now is
+    read from the rollups (``rollups.py``); ``use_rollups=False`` reads ``dossiers`` instead:
+    the same figures, which the tests compare."""
+    if not buckets:
+        return Plan(())
+    by_basis: dict[Basis, tuple[str, ...]] = {b: () for b in Basis}
+    for name in sorted(counts, key=list(COUNTS).index):
+        by_basis[COUNTS[name].basis] += (name,)
+    intake, resolution, backlog = (by_basis[b] for b in Basis)
+    extra = (LATENESS,) if lateness_days else ()
+    histograms = (
+        *((HISTOGRAM,) if processing_days else ()),
+        *((NET_HISTOGRAM,) if processing_days_net else ()),
+    )
+    steps: list[Step] = []
+    if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
+        if intake:
+            steps.append(Step(Source.rollups, Basis.intake, intake))
+        if resolution or extra:
+            steps.append(Step(Source.rollups, Basis.resolution, resolution + extra))
+        if histograms:
+            steps.append(Step(Source.rollup_histogram, Basis.resolution, histograms))
+        if backlog:
+            # up to the start of a day from the rollups; up to now from the dossiers
+            closed = tuple(b for b in buckets if b.closed)
+            rest = tuple(b for b in buckets if not b.closed)
+            if closed:
+                steps.append(Step(Source.backlog_totals, Basis.backlog, backlog, closed))
+            if rest:
+                steps.append(Step(Source.open_dossiers, Basis.backlog, backlog, rest))
+        return Plan(tuple(steps))
+    if intake:
+        steps.append(Step(Source.dossiers, Basis.intake, intake))
+    if resolution:
+        steps.append(Step(Source.dossiers, Basis.resolution, resolution))
+    if extra:
+        steps.append(Step(Source.dossier_working_days, Basis.resolution, extra))
+    if backlog:
+        steps.append(Step(Source.open_dossiers, Basis.backlog, backlog, tuple(buckets)))
+    if histograms:
+        steps.append(Step(Source.dossier_working_days, Basis.resolution, histograms))
+    return Plan(tuple(steps))
 
 
 async def aggregate(
@@ -203,107 +318,119 @@ async def aggregate(
     use_rollups: bool = True,
     processing_days_net: bool = False,
 ) -> Aggregate:
-    """Every requested count per (group, bucket), in at most four GROUP BY queries.
+    """Every requested count per (group, bucket): the :func:`plan`, run."""
+    the_plan = plan(
+        buckets=buckets,
+        group_by=group_by,
+        counts=counts,
+        processing_days=processing_days,
+        lateness_days=lateness_days,
+        use_rollups=use_rollups,
+        processing_days_net=processing_days_net,
+    )
+    return await run_plan(
+        session, the_plan, scope=scope, buckets=buckets, period=period, group_by=group_by
+    )
 
-    Grouped by nothing or by unit, the intake and resolution counts, the lateness and the
-    processing-day histogram are read from the rollups (``rollups.py``; ``use_rollups=False``
-    reads ``dossiers`` instead: the same figures, which the tests compare)."""
+
+async def run_plan(
+    session: AsyncSession,
+    the_plan: Plan,
+    *,
+    scope: Scope,
+    buckets: Sequence[Bucket],
+    period: Period,
+    group_by: GroupBy,
+) -> Aggregate:
+    """Run each step of ``the_plan`` (at most four statements), into one ``Aggregate``."""
     out = Aggregate()
     if not buckets:
         return out
     first, last = buckets[0].first, buckets[-1].last
-    by_basis: dict[Basis, list[str]] = {b: [] for b in Basis}
-    for name in counts:
-        by_basis[COUNTS[name].basis].append(name)
     group = GROUP_COLUMNS.get(group_by)
-    keys: list[Any] = [group] if group is not None else []
-    if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
-        await _from_rollups(
-            session,
-            out,
-            scope,
-            first,
-            last,
-            period,
-            group_by is GroupBy.unit,
-            by_basis[Basis.intake] + by_basis[Basis.resolution],
-            processing_days=processing_days,
-            lateness_days=lateness_days,
-            processing_days_net=processing_days_net,
-        )
-        by_basis[Basis.intake], by_basis[Basis.resolution] = [], []
-        processing_days = lateness_days = processing_days_net = False
-
-    async def run(
-        columns: list[Any],
-        names: list[str],
-        where: list[Any],
-        bucket: Any,
-    ) -> None:
-        stmt = select(*keys, bucket.label("bucket"), *columns)
-        # a literal bucket (period=none) cannot be grouped on in PostgreSQL, and needs not be
-        grouping = [*keys, bucket] if period is not Period.none else keys
-        stmt = stmt.where(*where, *scope.where())
-        if grouping:
-            stmt = stmt.group_by(*grouping)
-        for row in await session.execute(stmt):
-            values = tuple(row)
-            if values[len(keys)] is None:  # an aggregate over no rows at all
-                continue
-            gkey: GroupKey = (values[0], int(values[1])) if keys else (None, int(values[0]))
-            for name, value in zip(names, values[len(keys) + 1 :], strict=True):
-                out.add(gkey, name, value)
-
-    if names := by_basis[Basis.intake]:
-        columns = [_sum(COUNTS[n].condition(None)) for n in names]
-        await run(
-            columns, names, received_in(first, last), bucket_number_sql(D.received_date, period)
-        )
-    names = by_basis[Basis.resolution]
-    if names or lateness_days:
-        if names:
-            columns = [_sum(COUNTS[n].condition(None)) for n in names]
-            await run(
-                columns, names, resolved_in(first, last), bucket_number_sql(D.resolved_date, period)
+    for step in the_plan.steps:
+        counts = [n for n in step.fields if n in COUNTS]
+        if step.source is Source.rollups:
+            lateness = LATENESS in step.fields
+            await _rollup_sums(
+                session, out, scope, first, last, period, group is not None, counts, lateness
             )
-        if lateness_days:
-            await _lateness(session, out, scope, first, last, period, group)
-    if names := by_basis[Basis.backlog]:
-        rest = list(buckets)
-        if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
-            # up to the start of a day from the rollups; up to now (an unfinished bucket)
-            # from the dossiers
-            closed = [b for b in buckets if b.closed]
-            rest = [b for b in buckets if not b.closed]
-            await _backlog_from_rollups(session, out, scope, closed, group_by, names)
-        if len(rest) > 1:
-            await _backlog_by_bucket_index(session, out, scope, rest, group, names)
-        elif rest:
-            await _backlog_one_bucket(session, out, scope, rest[0], keys, names)
-    if processing_days:
-        await _histogram(session, out, scope, first, last, period, group)
-    if processing_days_net:
-        await _histogram(session, out, scope, first, last, period, group, net=True)
+        elif step.source is Source.rollup_histogram:
+            for net in (False, True):
+                if (NET_HISTOGRAM if net else HISTOGRAM) in step.fields:
+                    by_unit = group is not None
+                    await _rollup_histogram(
+                        session, out, scope, first, last, period, by_unit, net=net
+                    )
+        elif step.source is Source.backlog_totals:
+            await _backlog_from_rollups(session, out, scope, step.buckets, group_by, counts)
+        elif step.source is Source.dossiers:
+            await _dossier_counts(session, out, scope, first, last, period, group, step)
+        elif step.source is Source.dossier_working_days:
+            if LATENESS in step.fields:
+                await _lateness(session, out, scope, first, last, period, group)
+            if HISTOGRAM in step.fields:
+                await _histogram(session, out, scope, first, last, period, group)
+            if NET_HISTOGRAM in step.fields:
+                await _net_histogram(session, out, scope, first, last, period, group)
+        elif len(step.buckets) > 1:
+            await _backlog_by_bucket_index(session, out, scope, step.buckets, group, counts)
+        else:
+            keys = [group] if group is not None else []
+            await _backlog_one_bucket(session, out, scope, step.buckets[0], keys, counts)
     return out
+
+
+async def _dossier_counts(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    first: date,
+    last: date,
+    period: Period,
+    group: Any,
+    step: Step,
+) -> None:
+    """The intake or resolution counts of ``step`` from ``dossiers``, per group and bucket."""
+    keys: list[Any] = [group] if group is not None else []
+    if step.basis is Basis.intake:
+        where, day = received_in(first, last), D.received_date
+    else:
+        where, day = resolved_in(first, last), D.resolved_date
+    bucket = bucket_number_sql(day, period)
+    columns = [_sum(COUNTS[n].condition(None)) for n in step.fields]
+    stmt = select(*keys, bucket.label("bucket"), *columns).where(*where, *scope.where())
+    # a literal bucket (period=none) cannot be grouped on in PostgreSQL, and needs not be
+    grouping = [*keys, bucket] if period is not Period.none else keys
+    if grouping:
+        stmt = stmt.group_by(*grouping)
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        if values[len(keys)] is None:  # an aggregate over no rows at all
+            continue
+        gkey: GroupKey = (values[0], int(values[1])) if keys else (None, int(values[0]))
+        for name, value in zip(step.fields, values[len(keys) + 1 :], strict=True):
+            out.add(gkey, name, value)
 
 
 def backlog_branches(buckets: Sequence[Bucket]) -> list[list[ColumnElement[bool]]]:
     """The dossiers that can be open at some bucket end, as two disjoint sets of conditions.
 
-    Open at instant t means received before t and ``ended_at IS NULL OR ended_at >= t``. The
-    ``OR`` makes PostgreSQL combine two bitmap index scans, which must read the table, and scan
-    all the history received before t. Split, each part is one index-only range scan: the
-    dossiers still open (``ix_dossiers_open_cover``, partial on ``ended_at IS NULL``; small),
-    and those ended at or after the first bucket end (``ix_dossiers_ended_cover``; only the
-    dossiers that ended after the period, however long the history). The caller adds the
-    counts of both parts. Nothing open at a bucket end is left out: it was received before
-    the last end (``received_at < end`` implies ``received_date <= last``) and has not ended,
-    or ended at or after that end, so at or after the first one.
+    Open at instant t (``formulas.OPEN``) means received before t and ``ended_at IS NULL OR
+    ended_at >= t``. The ``OR`` makes PostgreSQL combine two bitmap index scans, which must
+    read the table, and scan all the history received before t. Split, each part is one
+    index-only range scan: the dossiers still open (``ix_dossiers_open_cover``, partial on
+    ``ended_at IS NULL``; small), and those ended at or after the first bucket end
+    (``ix_dossiers_ended_cover``; only the dossiers that ended after the period, however long
+    the history). The caller counts each backlog figure by its own span over both parts and
+    adds them. Nothing open at a bucket end is left out: it was received before the last end
+    (``received_at < end`` implies ``received_date <= last``) and has not ended, or ended at or
+    after that end, so at or after the first one.
     """
     first_end = min(b.end for b in buckets)
     last_end = max(b.end for b in buckets)
     received = [
-        D.received_date.is_not(None),
+        *backlog_basis(),
         D.received_date <= buckets[-1].last,
         D.received_at < last_end,
     ]
@@ -340,19 +467,6 @@ async def _backlog_one_bucket(
             out.add(key, name, value)
 
 
-# The backlog conditions of ``formulas`` restated over bucket indexes (see
-# ``_backlog_by_bucket_index``): the buckets k at whose end a dossier counts, from
-# r = its receipt's index, e = its end's, d = its due_at's. Tests check both ways agree.
-# p = the index of paused_at, q = that of ``formulas.portal_due_at``.
-BACKLOG_BUCKETS: dict[str, Any] = {
-    "in_progress": lambda r, e, d, p, q: (r, e),  # open: received before the end, not ended
-    "in_progress_overdue": lambda r, e, d, p, q: (max(r, d), e),  # and due_at before the end
-    "in_progress_within_deadline": lambda r, e, d, p, q: (r, min(e, d)),  # and due_at not before
-    "in_progress_paused": lambda r, e, d, p, q: (max(r, p), e),  # and waiting since before it
-    "progress_in_progress_on_time": lambda r, e, d, p, q: (r, min(e, q)),  # portal due not before
-}
-
-
 async def _backlog_by_bucket_index(
     session: AsyncSession,
     out: Aggregate,
@@ -364,47 +478,50 @@ async def _backlog_by_bucket_index(
     """The backlog at every bucket end in one pass over the dossiers.
 
     For an instant t, ``index(t)`` is the first bucket whose end is after t (the number of
-    bucket ends at or before it; ends never decrease). A dossier is open at the end of bucket
-    k when index(received_at) <= k < index(ended_at) (no end: never), and overdue there when
-    also k >= index(due_at). The database groups dossiers by (group, the three indexes); the
-    counts per bucket follow from those ranges.
+    bucket ends at or before it; ends never decrease; no instant: never). The database groups
+    dossiers by (group, the indexes of the instants the spans name); each figure's
+    ``Span.bucket_range`` turns those into the buckets it counts at.
     """
     ends = [b.end for b in buckets]
+    spans = [span_of(n) for n in names]
+    instants = sorted({i for span in spans for i in span.instants})
 
     def index(column: Any) -> ColumnElement[int]:
         whens = [(column < literal(end, UTCDateTime()), k) for k, end in enumerate(ends)]
         return case(*whens, else_=len(ends))
 
     columns = [group.label("g")] if group is not None else []
+    c = D.__table__.c
     inner = union_all(
         *(
-            select(
-                *columns,
-                index(D.received_at).label("r"),
-                index(D.ended_at).label("e"),
-                index(D.due_at).label("d"),
-                index(D.paused_at).label("p"),
-                index(portal_due_at()).label("q"),
-            ).where(*where, *scope.where())
+            select(*columns, *(index(c[i]).label(i) for i in instants)).where(
+                *where, *scope.where()
+            )
             for where in backlog_branches(buckets)
         )
     ).subquery("backlog")
     keys = [inner.c.g] if group is not None else []
-    indexes = [inner.c.r, inner.c.e, inner.c.d, inner.c.p, inner.c.q]
+    indexes = [inner.c[i] for i in instants]
     stmt = select(*keys, *indexes, func.count()).group_by(*keys, *indexes)
     totals: dict[GroupKey, dict[str, int]] = {}
     for row in await session.execute(stmt):
         values = tuple(row)
         g = values[0] if group is not None else None
-        r, e, d, p, q, count = (int(v) for v in values[-6:])
-        for name in names:
-            first, stop = BACKLOG_BUCKETS[name](r, e, d, p, q)
-            for k in range(first, min(stop, len(buckets))):
+        at = dict(zip(instants, (int(v) for v in values[len(keys) : -1]), strict=True))
+        count = int(values[-1])
+        for name, span in zip(names, spans, strict=True):
+            for k in span.bucket_range(at, len(buckets)):
                 counts = totals.setdefault((g, buckets[k].number), {})
                 counts[name] = counts.get(name, 0) + count
     for key, counts in totals.items():
         for name, value in counts.items():
             out.add(key, name, value)
+
+
+def span_of(name: str) -> Span:
+    span = COUNTS[name].span
+    assert span is not None, f"{name} is not a backlog figure"
+    return span
 
 
 def _by_date_pair(
@@ -471,14 +588,8 @@ async def _histogram(
     last: date,
     period: Period,
     group: Any,
-    *,
-    net: bool = False,
 ) -> None:
-    """Resolved dossiers per (group, bucket, working days from receipt to resolution); with
-    ``net``, less the working days waited on the citizen (``wait_days``)."""
-    if net:
-        await _net_histogram(session, out, scope, first, last, period, group)
-        return
+    """Resolved dossiers per (group, bucket, working days from receipt to resolution)."""
     keys, joined, days, (bucket, n) = _by_date_pair(
         scope,
         [*resolved_in(first, last), D.received_date.is_not(None)],
@@ -570,7 +681,19 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-async def _from_rollups(
+def _rollup_where(target: Any, scope: Scope, first: date, last: date) -> list[Any]:
+    return [
+        *scope.where(target.c.unit_code),
+        or_(
+            *(
+                and_(target.c.span == span, target.c.day >= a, target.c.day <= b)
+                for span, a, b in rollup_ranges(first, last)
+            )
+        ),
+    ]
+
+
+async def _rollup_sums(
     session: AsyncSession,
     out: Aggregate,
     scope: Scope,
@@ -579,61 +702,58 @@ async def _from_rollups(
     period: Period,
     by_unit: bool,
     names: Sequence[str],
-    *,
-    processing_days: bool,
     lateness_days: bool,
-    processing_days_net: bool = False,
 ) -> None:
-    """The intake and resolution counts (and lateness, histograms) from the rollups."""
-    targets = (
-        (rollups, names or lateness_days),
-        (rollup_days, processing_days),
-        (rollup_net_days, processing_days_net),
-    )
-    for target, wanted in targets:
-        if not wanted:
+    """Intake or resolution counts (and the lateness total) from the rollups."""
+    keys = [rollups.c.unit_code] if by_unit else []
+    bucket = bucket_number_sql(rollups.c.day, period)
+    grouping = [*keys, bucket] if period is not Period.none else keys
+    sums = [*names, *([LATENESS] if lateness_days else [])]
+    stmt = select(*keys, bucket, *(func.sum(rollups.c[n]) for n in sums))
+    stmt = stmt.where(*_rollup_where(rollups, scope, first, last))
+    if grouping:
+        stmt = stmt.group_by(*grouping)
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if by_unit else None
+        rest = values[1:] if by_unit else values
+        if rest[1] is None:  # an aggregate over no rows at all
             continue
-        where = [
-            *scope.where(target.c.unit_code),
-            or_(
-                *(
-                    and_(target.c.span == span, target.c.day >= a, target.c.day <= b)
-                    for span, a, b in rollup_ranges(first, last)
-                )
-            ),
-        ]
-        keys = [target.c.unit_code] if by_unit else []
-        bucket = bucket_number_sql(target.c.day, period)
-        grouping = [*keys, bucket] if period is not Period.none else keys
-        if target is rollups:
-            sums = [*names, *(["lateness_days_total"] if lateness_days else [])]
-            stmt = select(*keys, bucket, *(func.sum(target.c[n]) for n in sums))
-        else:
-            stmt = select(*keys, bucket, target.c.days, func.sum(target.c.n))
-            grouping = [*grouping, target.c.days]
-        stmt = stmt.where(*where)
-        if grouping:
-            stmt = stmt.group_by(*grouping)
-        result = await session.execute(stmt)
-        if target is not rollups:  # many rows (group, bucket, days): the plainest loop
-            histograms = out.processing_days if target is rollup_days else out.processing_days_net
-            cells: Iterable[Any] = result if by_unit else ((None, *row) for row in result)
-            for g, b, days, n in cells:
-                if n:
-                    histograms.setdefault((g, int(b)), {})[int(days)] = int(n)
-            continue
-        for row in result:
-            values = tuple(row)
-            g = values[0] if by_unit else None
-            rest = values[1:] if by_unit else values
-            if rest[1] is None:  # an aggregate over no rows at all
-                continue
-            gkey: GroupKey = (g, int(rest[0]))
-            counts = out.counts.setdefault(gkey, {})
-            for name, value in zip(names, rest[1:], strict=False):  # sums = names + lateness
-                counts[name] = int(value or 0)
-            if lateness_days:
-                out.lateness_days_total[gkey] = int(rest[-1] or 0)
+        gkey: GroupKey = (g, int(rest[0]))
+        counts = out.counts.setdefault(gkey, {})
+        for name, value in zip(names, rest[1:], strict=False):  # sums = names + lateness
+            counts[name] = int(value or 0)
+        if lateness_days:
+            out.lateness_days_total[gkey] = int(rest[-1] or 0)
+
+
+async def _rollup_histogram(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    first: date,
+    last: date,
+    period: Period,
+    by_unit: bool,
+    *,
+    net: bool = False,
+) -> None:
+    """The processing-day histogram per (group, bucket) from ``metric_rollup_days`` (with
+    ``net``: the net one, from ``metric_rollup_net_days``)."""
+    target = rollup_net_days if net else rollup_days
+    keys = [target.c.unit_code] if by_unit else []
+    bucket = bucket_number_sql(target.c.day, period)
+    grouping = [*keys, bucket] if period is not Period.none else keys
+    stmt = select(*keys, bucket, target.c.days, func.sum(target.c.n))
+    stmt = stmt.where(*_rollup_where(target, scope, first, last))
+    stmt = stmt.group_by(*grouping, target.c.days)
+    result = await session.execute(stmt)
+    histograms = out.processing_days_net if net else out.processing_days
+    # many rows (group, bucket, days): the plainest loop
+    cells: Iterable[Any] = result if by_unit else ((None, *row) for row in result)
+    for g, b, days, n in cells:
+        if n:
+            histograms.setdefault((g, int(b)), {})[int(days)] = int(n)
 
 
 async def _backlog_from_rollups(
@@ -662,15 +782,9 @@ async def _backlog_from_rollups(
     index = case(*((rollups.c.day <= b.last, k) for k, b in enumerate(buckets)), else_=len(buckets))
     keys = [rollups.c.unit_code] if group_by is GroupBy.unit else []
     c = rollups.c
+    moving = list(BACKLOG_ROLLUPS.items())  # (figure, (entries, exits))
     stmt = (
-        select(
-            *keys,
-            index,
-            func.sum(c.received - c.backlog_out),  # receipts enter the backlog
-            func.sum(c.overdue_in - c.overdue_out),
-            func.sum(c.paused_in - c.paused_out),
-            func.sum(c.progress_overdue_in - c.progress_overdue_out),
-        )
+        select(*keys, index, *(func.sum(c[entries] - c[exits]) for _, (entries, exits) in moving))
         .where(where, *scope.where(rollups.c.unit_code))
         .group_by(*keys, index)
     )
@@ -678,20 +792,22 @@ async def _backlog_from_rollups(
     for row in await session.execute(stmt):
         values = tuple(row)
         g = values[0] if keys else None
-        k, *moves = (int(v or 0) for v in values[-5:])
-        deltas = steps.setdefault(g, [[0, 0, 0, 0] for _ in range(len(buckets) + 1)])
-        deltas[k] = [a + b for a, b in zip(deltas[k], moves, strict=True)]
+        k = int(values[len(keys)])
+        deltas = steps.setdefault(g, [[0] * len(moving) for _ in buckets])
+        for i, value in enumerate(values[len(keys) + 1 :]):
+            deltas[k][i] += int(value or 0)
     for g, deltas in steps.items():
-        totals = [0, 0, 0, 0]  # open, overdue, paused, overdue by the portal's rules
-        for bucket, moves in zip(buckets, deltas, strict=False):
-            totals = [a + b for a, b in zip(totals, moves, strict=True)]
-            open_total, overdue_total, paused_total, portal_overdue = totals
-            figures = {
-                "in_progress": open_total,
-                "in_progress_overdue": overdue_total,
-                "in_progress_within_deadline": open_total - overdue_total,
-                "in_progress_paused": paused_total,
-                "progress_in_progress_on_time": open_total - portal_overdue,
-            }
+        totals = [0] * len(moving)
+        for bucket, delta in zip(buckets, deltas, strict=True):
+            totals = [t + d for t, d in zip(totals, delta, strict=True)]
+            figures = dict(zip((name for name, _ in moving), totals, strict=True))
+            # WITHIN_DEADLINE is OPEN and not OVERDUE (formulas): the difference
+            figures["in_progress_within_deadline"] = (
+                figures["in_progress"] - figures["in_progress_overdue"]
+            )
+            # PORTAL_ON_TIME is OPEN and not PORTAL_OVERDUE (formulas): the same
+            figures["progress_in_progress_on_time"] = (
+                figures["in_progress"] - figures["progress_in_progress_overdue"]
+            )
             for name in names:
                 out.add((g, bucket.number), name, figures[name])

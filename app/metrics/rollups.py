@@ -54,21 +54,24 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.db import Base, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis, portal_due_date
+from app.metrics.formulas import COUNTS, Basis, Span, intake_basis, resolution_basis
 from app.reference.workdays import working_days_sql
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
 RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)
 ROLLUP_COUNTS = INTAKE_COUNTS + RESOLUTION_COUNTS
-# The backlog at the start of day D (open: received before D, not ended before D; overdue:
-# also due before D) is a running total: the sum over the days before D of dossiers entering
-# it minus those leaving it. A dossier enters the backlog on its receipt day (that is the
-# ``received`` count) and leaves it on the later of that and its end day (``backlog_out``);
-# it enters the overdue backlog on the later of receipt and due day (``overdue_in``) and
-# leaves it on the later of that and its end day (``overdue_out``).
-# The same running totals for the dossiers waiting on the citizen (``paused_in`` on the later
-# of receipt and the start of the outstanding wait) and for those overdue by the national
-# portal's rules (``progress_overdue_in``, on the later of receipt and ``portal_due_date``).
+# The backlog at the start of day D is a running total: the sum over the days before D of
+# dossiers entering a backlog state minus those leaving it. From the state's span
+# (``formulas.Span``): in it at the start of D when the local days of its ``after`` instants
+# are before D and the day of its ``through`` instant is not; so it enters on the latest of
+# its ``after`` days and leaves on the latest of those and its ``through`` day. Open dossiers
+# enter on their receipt day: that is the intake ``received`` count.
+BACKLOG_ROLLUPS: dict[str, tuple[str, str]] = {  # count: (entries column, exits column)
+    "in_progress": ("received", "backlog_out"),
+    "in_progress_overdue": ("overdue_in", "overdue_out"),
+    "in_progress_paused": ("paused_in", "paused_out"),
+    "progress_in_progress_overdue": ("progress_overdue_in", "progress_overdue_out"),
+}
 BACKLOG_SUMS = (
     "backlog_out",
     "overdue_in",
@@ -78,6 +81,13 @@ BACKLOG_SUMS = (
     "progress_overdue_in",
     "progress_overdue_out",
 )
+DATE_OF = {
+    "received_at": "received_date",
+    "due_at": "due_date",
+    "ended_at": "ended_date",
+    "paused_at": "paused_date",
+    "portal_due_at": "portal_due_date",
+}
 SUMS = (*ROLLUP_COUNTS, "lateness_days_total", *BACKLOG_SUMS)
 
 DAY = "d"  # a row per (unit, local day)
@@ -104,7 +114,7 @@ rollup_days = Table(
 
 
 # The histogram of net processing days (receipt to resolution less the working days waited
-# on the citizen), like ``metric_rollup_days``.
+# on the citizen, ``wait_days``), like ``metric_rollup_days``.
 rollup_net_days = Table(
     "metric_rollup_net_days",
     Base.metadata,
@@ -114,17 +124,6 @@ rollup_net_days = Table(
     Column("days", Integer, primary_key=True),
     Column("n", Integer, nullable=False),
 )
-
-
-def intake_basis() -> list[ColumnElement[bool]]:
-    """Dossiers that count in the intake basis of the day they were received."""
-    return [D.received_date.is_not(None)]
-
-
-def resolution_basis() -> list[ColumnElement[bool]]:
-    """Dossiers that count in the resolution basis of the day they were resolved: not closed
-    (withdrawn, stopped, refused) before they were resolved."""
-    return [D.resolved_date.is_not(None), or_(D.closed_at.is_(None), D.closed_at >= D.resolved_at)]
 
 
 def month_start(day: Any, dialect: str) -> ColumnElement[Any]:
@@ -157,8 +156,8 @@ def latest(dialect: str, *days: Any) -> ColumnElement[Any]:
 
 def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
     """Each dossier's signed contribution to the sums (a row per day it moves a sum on), and
-    to the processing-day histograms (gross and net); ``source`` has the ``dossiers``
-    columns."""
+    to the processing-day histograms (gross, and net of the working days waited on the
+    citizen); ``source`` has the ``dossiers`` columns."""
     zero = literal(0, Integer)
 
     def part(day: Any, where: list[Any], sums: dict[str, Any]) -> Any:
@@ -171,9 +170,12 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
     late = _on(source, COUNTS["resolved_late"].condition(None))
     # by index look-ups: a batch's dossiers are few next to the calendar's 40k days
     lateness = working_days_sql(source.c.due_date, source.c.resolved_date)
-    received, due, ended = source.c.received_date, source.c.due_date, source.c.ended_date
     parts = [
-        part(received, [_on(source, c) for c in intake_basis()], counts(INTAKE_COUNTS)),
+        part(
+            source.c.received_date,
+            [_on(source, c) for c in intake_basis()],
+            counts(INTAKE_COUNTS),
+        ),
         part(
             source.c.resolved_date,
             [_on(source, c) for c in resolution_basis()],
@@ -182,32 +184,12 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
                 "lateness_days_total": case((late, func.coalesce(lateness, 0) * sign), else_=0),
             },
         ),
-        # the backlog: open on day D when received < D <= ended, overdue when also due < D
-        # (entering it on the receipt day is the intake part's ``received``)
-        part(
-            latest(dialect, received, ended),
-            [received.is_not(None), ended.is_not(None)],
-            {"backlog_out": sign},
-        ),
-        part(
-            latest(dialect, received, due),
-            [received.is_not(None), due.is_not(None)],
-            {"overdue_in": sign},
-        ),
-        part(
-            latest(dialect, received, due, ended),
-            [received.is_not(None), due.is_not(None), ended.is_not(None)],
-            {"overdue_out": sign},
-        ),
-        *_backlog_pair(part, dialect, received, source.c.paused_date, ended, "paused", sign),
-        *_backlog_pair(
-            part,
-            dialect,
-            received,
-            _on(source, portal_due_date()),
-            ended,
-            "progress_overdue",
-            sign,
+        *(
+            part(day, where, {column: sign})
+            for name, (entries, exits) in BACKLOG_ROLLUPS.items()
+            for day, where, column in _backlog_moves(
+                source, COUNTS[name].span, entries, exits, dialect
+            )
         ),
     ]
     days = working_days_sql(source.c.received_date, source.c.resolved_date)
@@ -232,24 +214,20 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
     return union_all(*parts), histogram, net_histogram
 
 
-def _backlog_pair(
-    part: Any, dialect: str, received: Any, since: Any, ended: Any, name: str, sign: Any
+def _backlog_moves(
+    source: Any, span: Span | None, entries: str, exits: str, dialect: str
 ) -> list[Any]:
-    """A backlog subset's entries (``<name>_in``, on the later of receipt and ``since``) and
-    exits (``<name>_out``, on the later of that and the end): in it on day D when received <
-    D, since < D, and not ended before D."""
-    return [
-        part(
-            latest(dialect, received, since),
-            [received.is_not(None), since.is_not(None)],
-            {f"{name}_in": sign},
-        ),
-        part(
-            latest(dialect, received, since, ended),
-            [received.is_not(None), since.is_not(None), ended.is_not(None)],
-            {f"{name}_out": sign},
-        ),
-    ]
+    """The (day, condition, column) of a dossier's entry into a backlog state and of its exit
+    (the entry on the receipt day is the intake part's ``received``)."""
+    assert span is not None and len(span.through) == 1, "a rollup needs one ending instant"
+    after = [source.c[DATE_OF[name]] for name in span.after]
+    through = source.c[DATE_OF[span.through[0]]]
+    moves = []
+    if entries != "received":
+        moves.append((latest(dialect, *after), [a.is_not(None) for a in after], entries))
+    ends = [*after, through]
+    moves.append((latest(dialect, *ends), [e.is_not(None) for e in ends], exits))
+    return moves
 
 
 def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:

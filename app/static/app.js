@@ -47,6 +47,7 @@
       "chart.online": "Trực tuyến",
       "chart.direct": "Trực tiếp",
       "chart.postal": "Bưu chính",
+      "chart.unknown": "Không rõ kênh",
       "chart.unavailable": "Không tải được thư viện biểu đồ.",
       "trends.csv": "Tải số liệu theo tháng (CSV)",
       "trends.table": "Xem số liệu theo tháng dạng bảng",
@@ -116,6 +117,49 @@
       "notice.partial": "Một phần số liệu chưa tải được: {detail}",
       "footer.defs": "Định nghĩa các chỉ số và tài liệu API:",
       "footer.tz": "Ngày được tính theo múi giờ của hệ thống (mặc định giờ Việt Nam).",
+      "filters.unregistered": "Mã đơn vị chưa đăng ký (chỉ thấy trong sự kiện)",
+      "filters.datePlaceholder": "dd/mm/yyyy",
+      "notice.badDate": "Ngày “{value}” không hợp lệ: hãy nhập theo dạng ngày/tháng/năm, ví dụ 31/03/2024.",
+      "notice.noData": "Không có hồ sơ nào tiếp nhận hay giải quyết trong kỳ này.",
+      "notice.dataRange": "Dữ liệu của đơn vị có từ {first} đến {last}.",
+      "notice.jump": "Xem kỳ có dữ liệu gần nhất",
+      "ranking.open": "Xem đơn vị {unit}",
+      "overdue.open": "Xem diễn biến hồ sơ {code}",
+      "dossier.title": "Diễn biến hồ sơ",
+      "dossier.close": "Đóng",
+      "dossier.loading": "Đang tải hồ sơ…",
+      "dossier.status": "Trạng thái",
+      "dossier.unit": "Đơn vị",
+      "dossier.procedure": "Thủ tục",
+      "dossier.channel": "Kênh",
+      "dossier.received": "Tiếp nhận",
+      "dossier.due": "Hạn trả",
+      "dossier.resolved": "Giải quyết",
+      "dossier.events": "Các sự kiện (theo thứ tự xử lý)",
+      "dossier.at": "Thời điểm",
+      "dossier.event": "Sự kiện",
+      "dossier.dueMoves": "Hạn trả được dời",
+      "dossier.noDueMoves": "Hạn trả không thay đổi.",
+      "dossier.dueSet": "Đặt hạn {due}",
+      "dossier.dueMoved": "Dời hạn từ {from} sang {to}",
+      "dossier.waits": "Thời gian chờ công dân",
+      "dossier.noWaits": "Hồ sơ không phải chờ công dân bổ sung hay thanh toán.",
+      "dossier.waitOpen": "đang chờ",
+      "dossier.waitDays": "{days} ngày",
+      "dossier.notFound": "Không tìm thấy hồ sơ {code}.",
+      "status.submitted": "Nộp hồ sơ",
+      "status.received": "Tiếp nhận",
+      "status.refused": "Từ chối tiếp nhận",
+      "status.processing": "Đang xử lý",
+      "status.supplement_requested": "Yêu cầu bổ sung",
+      "status.payment_requested": "Yêu cầu thanh toán",
+      "status.withdrawn": "Rút hồ sơ",
+      "status.stopped": "Dừng xử lý",
+      "status.resolved": "Đã giải quyết",
+      "status.returned": "Đã trả kết quả",
+      "channel.direct": "Trực tiếp",
+      "channel.online": "Trực tuyến",
+      "channel.postal": "Bưu chính",
     },
     en: {
       "doc.title": "Administrative procedure metrics · onestop-metrics",
@@ -154,6 +198,7 @@
       "chart.online": "Online",
       "chart.direct": "At the desk",
       "chart.postal": "By post",
+      "chart.unknown": "Channel unknown",
       "chart.unavailable": "The chart library could not be loaded.",
       "trends.csv": "Download monthly figures (CSV)",
       "trends.table": "Show the monthly figures as a table",
@@ -223,6 +268,49 @@
       "notice.partial": "Some figures could not be loaded: {detail}",
       "footer.defs": "Metric definitions and API documentation:",
       "footer.tz": "Dates are counted in the service's time zone (Vietnam time by default).",
+      "filters.unregistered": "Unit codes not registered (seen only in events)",
+      "filters.datePlaceholder": "dd/mm/yyyy",
+      "notice.badDate": "“{value}” is not a date: enter it as day/month/year, e.g. 31/03/2024.",
+      "notice.noData": "No dossier was received or resolved in this period.",
+      "notice.dataRange": "This unit's data runs from {first} to {last}.",
+      "notice.jump": "Show the latest period with data",
+      "ranking.open": "Open unit {unit}",
+      "overdue.open": "Open the timeline of dossier {code}",
+      "dossier.title": "Dossier timeline",
+      "dossier.close": "Close",
+      "dossier.loading": "Loading the dossier…",
+      "dossier.status": "Status",
+      "dossier.unit": "Unit",
+      "dossier.procedure": "Procedure",
+      "dossier.channel": "Channel",
+      "dossier.received": "Received",
+      "dossier.due": "Due",
+      "dossier.resolved": "Resolved",
+      "dossier.events": "Events (in fold order)",
+      "dossier.at": "When",
+      "dossier.event": "Event",
+      "dossier.dueMoves": "Due date moves",
+      "dossier.noDueMoves": "The due date never moved.",
+      "dossier.dueSet": "Due {due}",
+      "dossier.dueMoved": "Moved from {from} to {to}",
+      "dossier.waits": "Waiting on the citizen",
+      "dossier.noWaits": "The dossier never waited on the citizen for a supplement or a payment.",
+      "dossier.waitOpen": "still waiting",
+      "dossier.waitDays": "{days} days",
+      "dossier.notFound": "No dossier {code}.",
+      "status.submitted": "Submitted",
+      "status.received": "Received",
+      "status.refused": "Refused",
+      "status.processing": "Processing",
+      "status.supplement_requested": "Supplement requested",
+      "status.payment_requested": "Payment requested",
+      "status.withdrawn": "Withdrawn",
+      "status.stopped": "Stopped",
+      "status.resolved": "Resolved",
+      "status.returned": "Returned",
+      "channel.direct": "At the desk",
+      "channel.online": "Online",
+      "channel.postal": "By post",
     },
   };
   const LOCALES = { vi: "vi-VN", en: "en-GB" };
@@ -232,28 +320,19 @@
 
   // ------------------------------------------------------------- the indicators (one place)
   const n = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
-  const ratio = (num, den) => (den > 0 ? num / den : null);
-  /* Numerator and denominator of each rate, as CONTRACT.md defines them over the row's counts.
-   * The server's own rate is shown when present; the counts are shown beside it. */
+  /* The rates the dashboard shows. Their formulas live in the service only
+   * (app/metrics/formulas.py): each row carries `<rate>`, `<rate>_numerator` and
+   * `<rate>_denominator`, and the dashboard shows those. `lowerIsBetter` only decides colours
+   * and the ranking caption (the rankings answer says it too). */
   const INDICATORS = {
-    online_rate: { num: (r) => n(r.received_online), den: (r) => n(r.received) },
-    on_time_rate: {
-      num: (r) => n(r.resolved_early) + n(r.resolved_on_time),
-      den: (r) => n(r.resolved),
-    },
-    overdue_rate: {
-      num: (r) => n(r.resolved_late) + n(r.in_progress_overdue),
-      den: (r) => n(r.resolved) + n(r.in_progress),
-      lowerIsBetter: true,
-    },
-    fully_digitized_rate: { num: (r) => n(r.fully_digitized), den: (r) => n(r.received) },
-    result_digitized_rate: { num: (r) => n(r.result_digitized), den: (r) => n(r.resolved) },
-    digitized_component_rate: {
-      num: (r) => n(r.with_digitized_component),
-      den: (r) => n(r.received),
-    },
-    result_signed_rate: { num: (r) => n(r.result_signed), den: (r) => n(r.resolved) },
-    online_payment_rate: { num: (r) => n(r.paid_online), den: (r) => n(r.fee_required) },
+    online_rate: {},
+    on_time_rate: {},
+    overdue_rate: { lowerIsBetter: true },
+    fully_digitized_rate: {},
+    result_digitized_rate: {},
+    digitized_component_rate: {},
+    result_signed_rate: {},
+    online_payment_rate: {},
   };
   const TILES = [
     "online_rate",
@@ -272,15 +351,14 @@
   };
 
   function figure(row, id) {
-    const def = INDICATORS[id];
-    // The API sends each rate with `<rate>_numerator` and `<rate>_denominator`; the formulas
-    // above are the fallback for rows that carry only the counts.
-    const sent = (suffix) => row[`${id}_${suffix}`];
-    const num = typeof sent("numerator") === "number" ? sent("numerator") : def.num(row);
-    const den = typeof sent("denominator") === "number" ? sent("denominator") : def.den(row);
-    const server = row[id];
-    const value = typeof server === "number" ? server : server === null ? null : ratio(num, den);
-    return { value, num, den };
+    // The rate (null: over zero dossiers, or not sent), its numerator and its denominator,
+    // as the API sent them.
+    const value = row[id];
+    return {
+      value: typeof value === "number" && Number.isFinite(value) ? value : null,
+      num: n(row[`${id}_numerator`]),
+      den: n(row[`${id}_denominator`]),
+    };
   }
 
   // ------------------------------------------------------------------------------ state
@@ -293,6 +371,11 @@
     from: "",
     to: "",
     indicator: "on_time_rate",
+    dossier: "", // the dossier whose timeline is open ("" = none)
+    coverage: null, // GET /metrics/coverage of the unit: its first and last receipt day
+    dossierView: null, // {code, loading | body | error} of the open dossier
+    dossierController: null,
+    loadedKey: null, // viewKey() of the figures on screen
     roots: [],
     index: new Map(), // code -> node
     data: null, // last loaded figures, re-rendered on a language switch
@@ -323,24 +406,45 @@
     const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
     return new Date(Date.UTC(y, m - 1, d));
   };
-  const fmtDay = (iso) =>
-    iso
-      ? new Intl.DateTimeFormat(locale(), {
-          day: "2-digit",
-          month: "2-digit",
-          year: "numeric",
-          timeZone: "UTC",
-        }).format(parseDay(iso))
-      : "—";
-  const fmtTimestampDay = (ts) =>
-    ts
-      ? new Intl.DateTimeFormat(locale(), {
-          day: "2-digit",
-          month: "2-digit",
-          year: "numeric",
-          timeZone: ZONE,
-        }).format(new Date(ts))
-      : "—";
+  /* Dates are shown and entered as dd/mm/yyyy whatever the browser's locale (a leader's
+   * browser in English must not turn 05/01 into May 1st). */
+  const dmy = (y, m, d) => `${pad(d)}/${pad(m)}/${y}`;
+  const fmtDay = (iso) => {
+    if (!iso) return "—";
+    const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+    return dmy(y, m, d);
+  };
+  /** The local day (in the service's zone) of a timestamp, as YYYY-MM-DD. */
+  const zoneDay = (ts) => {
+    const parts = {};
+    for (const part of new Intl.DateTimeFormat("en-GB", {
+      day: "2-digit",
+      month: "2-digit",
+      year: "numeric",
+      timeZone: ZONE,
+    }).formatToParts(new Date(ts))) parts[part.type] = part.value;
+    return `${parts.year}-${parts.month}-${parts.day}`;
+  };
+  const fmtTimestampDay = (ts) => (ts ? fmtDay(zoneDay(ts)) : "—");
+  /** A timestamp as dd/mm/yyyy HH:MM in the service's zone. */
+  const fmtTimestamp = (ts) => {
+    if (!ts) return "—";
+    const time = new Intl.DateTimeFormat("en-GB", {
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone: ZONE,
+    }).format(new Date(ts));
+    return `${fmtTimestampDay(ts)} ${time}`;
+  };
+  /** "31/03/2024" (or 31-03-2024, 31.03.2024, 1/3/2024) -> "2024-03-31"; null if not a date. */
+  const parseDmy = (text) => {
+    const match = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$/.exec(text || "");
+    if (!match) return null;
+    const [d, m, y] = match.slice(1).map(Number);
+    if (m < 1 || m > 12 || d < 1 || d > lastDay(y, m)) return null;
+    return isoDay(y, m, d);
+  };
   const fmtMonth = (key) => {
     const [y, m] = key.split("-").map(Number);
     if (state.lang === "vi") return `T${m}/${y}`;
@@ -418,17 +522,22 @@
     return t("notice.error", { detail: err.detail || err.message });
   }
 
-  function notice(kind, text) {
+  function notice(kind, text, action) {
     const box = $("#notice");
     if (!kind) {
       box.hidden = true;
-      box.textContent = "";
+      box.replaceChildren();
       box.className = "notice";
       return;
     }
     box.hidden = false;
     box.className = `notice notice-${kind}`;
-    box.textContent = text;
+    box.replaceChildren(el("span", { class: "notice-text", text }));
+    if (action) {
+      const button = el("button", { type: "button", class: "btn btn-outline notice-action" }, action.label);
+      button.addEventListener("click", action.run);
+      box.append(" ", button);
+    }
   }
 
   // ------------------------------------------------------------------------------ units
@@ -447,18 +556,27 @@
     return (node && node.name) || code;
   };
 
+  /** A code seen only in events (never described by PUT /units): shown apart in the picker. */
+  const isUnregistered = (node) => node.registered === false;
+
   function renderUnitOptions() {
     const select = $("#unit-select");
     select.replaceChildren(el("option", { value: "", text: t("filters.allUnits") }));
-    const walk = (nodes) => {
+    const walk = (nodes, into) => {
       for (const node of nodes) {
         const indent = "\u00a0\u00a0\u00a0".repeat(node.depth);
         const label = `${indent}${node.name || node.code}`;
-        select.append(el("option", { value: node.code, text: label }));
-        walk(node.children);
+        into.append(el("option", { value: node.code, text: label }));
+        walk(node.children, into);
       }
     };
-    walk(state.roots);
+    walk(state.roots.filter((node) => !isUnregistered(node)), select);
+    const unregistered = state.roots.filter(isUnregistered);
+    if (unregistered.length) {
+      const group = el("optgroup", { label: t("filters.unregistered"), "data-role": "unregistered" });
+      walk(unregistered, group);
+      select.append(group);
+    }
     select.value = state.index.has(state.unit) ? state.unit : "";
   }
 
@@ -468,8 +586,9 @@
     state.index = new Map();
     indexUnits(state.roots, 0, null);
     if (!state.index.has(state.unit)) {
-      // One root (a district, a province): start there; otherwise all units.
-      state.unit = state.roots.length === 1 ? state.roots[0].code : "";
+      // One registered root (a district, a province): start there; otherwise all units.
+      const registered = state.roots.filter((node) => !isUnregistered(node));
+      state.unit = registered.length === 1 ? registered[0].code : "";
     }
     renderUnitOptions();
     renderLevelOptions();
@@ -555,25 +674,56 @@
   }
 
   function syncFilterControls() {
-    $("#from-date").value = state.from;
-    $("#to-date").value = state.to;
+    $("#from-date").value = state.from ? fmtDay(state.from) : "";
+    $("#to-date").value = state.to ? fmtDay(state.to) : "";
+    $("#from-date").removeAttribute("aria-invalid");
+    $("#to-date").removeAttribute("aria-invalid");
     renderYearOptions();
     const active = activePreset();
     for (const button of document.querySelectorAll("[data-preset]")) {
       button.setAttribute("aria-pressed", String(button.dataset.preset === active));
     }
     $("#indicator-select").value = state.indicator;
+    if (state.index.size) $("#unit-select").value = state.index.has(state.unit) ? state.unit : "";
+    $("#level-select").value = state.level;
   }
 
-  function writeUrl() {
+  // ------------------------------------------------------------------ the URL and history
+  /* The view lives in the URL. Each choice a person makes (a unit, a period, an indicator, a
+   * ranking row, a dossier) is a new history entry, so Back walks the views; the language and
+   * defaults filled in by the page replace the current entry. */
+  function urlOf(view) {
     const params = new URLSearchParams();
-    if (state.unit) params.set("unit", state.unit);
-    if (state.level) params.set("level", state.level);
-    params.set("from", state.from);
-    params.set("to", state.to);
-    if (state.indicator !== "on_time_rate") params.set("indicator", state.indicator);
+    if (view.unit) params.set("unit", view.unit);
+    if (view.level) params.set("level", view.level);
+    if (view.from) params.set("from", view.from);
+    if (view.to) params.set("to", view.to);
+    if (view.indicator && view.indicator !== "on_time_rate") params.set("indicator", view.indicator);
+    if (view.dossier) params.set("dossier", view.dossier);
     if (state.lang !== "vi") params.set("lang", state.lang);
-    window.history.replaceState(null, "", `${window.location.pathname}?${params}`);
+    return `${window.location.pathname}?${params}`;
+  }
+
+  function writeUrl(mode) {
+    const url = urlOf(state);
+    if (mode === "push" && url !== `${window.location.pathname}${window.location.search}`) {
+      window.history.pushState(null, "", url);
+    } else {
+      window.history.replaceState(null, "", url);
+    }
+  }
+
+  /** A person's choice: change the view, add a history entry, load what it shows. */
+  function navigate(changes) {
+    const periodOrUnit = ["unit", "level", "from", "to", "indicator"].some(
+      (key) => key in changes && changes[key] !== state[key],
+    );
+    Object.assign(state, changes);
+    if ("unit" in changes) renderLevelOptions();
+    writeUrl("push");
+    syncFilterControls();
+    renderDossierPanel();
+    if (periodOrUnit || !state.data) refresh();
   }
 
   function readUrl() {
@@ -585,15 +735,29 @@
     state.level = params.get("level") || "";
     const from = params.get("from");
     const to = params.get("to");
-    if (from && to && day.test(from) && day.test(to)) {
-      state.from = from;
-      state.to = to;
-    } else {
-      state.from = `${today().slice(0, 4)}-01-01`;
-      state.to = today();
-    }
+    // No period chosen: start() asks the API for the latest period that has data.
+    const valid = from && to && day.test(from) && day.test(to);
+    state.from = valid ? from : "";
+    state.to = valid ? to : "";
     const indicator = params.get("indicator");
-    if (indicator && RANKABLE.includes(indicator)) state.indicator = indicator;
+    state.indicator = indicator && RANKABLE.includes(indicator) ? indicator : "on_time_rate";
+    state.dossier = params.get("dossier") || "";
+  }
+
+  /** The period to open on when the URL names none: the year of the latest receipt, up to
+   * its month (GET /metrics/coverage); this year to date when there is no data at all. */
+  async function defaultPeriod() {
+    const fallback = [`${today().slice(0, 4)}-01-01`, today()];
+    try {
+      const coverage = await api("/metrics/coverage", { unit: state.unit });
+      state.coverage = coverage;
+      if (!coverage.suggested_from) return fallback;
+      const to = coverage.suggested_to < today() ? coverage.suggested_to : today();
+      return [coverage.suggested_from, to < coverage.suggested_from ? coverage.suggested_to : to];
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      return fallback;
+    }
   }
 
   // --------------------------------------------------------------------------- language
@@ -604,6 +768,7 @@
       node.textContent = t(node.dataset.i18n);
     }
     $("#token-input").placeholder = t("token.placeholder");
+    for (const id of ["#from-date", "#to-date"]) $(id).placeholder = t("filters.datePlaceholder");
     for (const button of document.querySelectorAll("[data-lang]")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
@@ -728,6 +893,10 @@
 
   function renderCharts(rows) {
     const version = ++state.chartVersion;
+    if (!rows) {
+      clearCharts();
+      return;
+    }
     plotlyReady.then(
       () => {
         if (version !== state.chartVersion) return; // a newer render is on its way
@@ -742,51 +911,105 @@
     );
   }
 
+  /** Both charts emptied (no stale figures under a new label). */
+  function clearCharts() {
+    for (const id of ["#chart-intake", "#chart-rates"]) {
+      const node = $(id);
+      if (window.Plotly) window.Plotly.purge(node);
+      node.replaceChildren();
+      node.removeAttribute("data-empty");
+    }
+    delete document.body.dataset.charts;
+  }
+
+  /** A chart with nothing to draw says so instead of drawing axes around nothing. */
+  function emptyChart(node) {
+    if (window.Plotly) window.Plotly.purge(node);
+    node.replaceChildren(el("p", { class: "chart-empty", text: t("chart.empty") }));
+    node.dataset.empty = "true";
+  }
+
+  /* Each rate line has its own colour, dash and marker, and the thinner ones are drawn on
+   * top: two lines at the same height (fully digitized and digitized results, both near
+   * 100 %) stay visible. */
+  const LINE_STYLES = {
+    result_digitized_rate: { width: 6, dash: "solid", symbol: "circle-open", size: 11 },
+    online_rate: { width: 3, dash: "solid", symbol: "circle", size: 7 },
+    on_time_rate: { width: 3, dash: "solid", symbol: "square", size: 7 },
+    overdue_rate: { width: 3, dash: "dot", symbol: "diamond", size: 8 },
+    fully_digitized_rate: { width: 2, dash: "dash", symbol: "triangle-up", size: 8 },
+  };
+
   function drawCharts(rows) {
     const intake = $("#chart-intake");
     const rates = $("#chart-rates");
     const months = rows.map(monthKey);
     const labels = months.map(fmtMonth);
     const config = { displayModeBar: false, responsive: true, staticPlot: false };
-    const channel = (key, name, color) => ({
-      type: "bar",
-      name,
-      x: labels,
-      y: rows.map((r) => n(r[key])),
-      marker: { color },
-      hovertemplate: "%{y:,d}<extra>" + name + "</extra>",
-    });
-    window.Plotly.react(
-      intake,
-      [
-        channel("received_online", t("chart.online"), "#0b62c4"),
-        channel("received_direct", t("chart.direct"), "#9aa9bb"),
-        channel("received_postal", t("chart.postal"), "#d8a31a"),
-      ],
-      chartLayout({
-        barmode: "stack",
-        legend: { orientation: "h", y: -0.18, x: 0, traceorder: "normal" },
-        yaxis: { rangemode: "tozero", tickformat: ",d", gridcolor: "#e3e8ef", fixedrange: true },
-      }),
-      config,
-    );
+    const most = Math.max(0, ...rows.map((r) => n(r.received)));
+    if (most === 0) {
+      emptyChart(intake);
+    } else {
+      intake.removeAttribute("data-empty");
+      if (intake.querySelector(".chart-empty")) intake.replaceChildren();
+      const channel = (key, name, color) => ({
+        type: "bar",
+        name,
+        x: labels,
+        y: rows.map((r) => n(r[key])),
+        marker: { color },
+        hovertemplate: "%{y:,d}<extra>" + name + "</extra>",
+      });
+      window.Plotly.react(
+        intake,
+        [
+          channel("received_online", t("chart.online"), "#0b62c4"),
+          channel("received_direct", t("chart.direct"), "#9aa9bb"),
+          channel("received_postal", t("chart.postal"), "#d8a31a"),
+          channel("received_channel_unknown", t("chart.unknown"), "#c9ced6"),
+        ].filter((trace) => trace.y.some((v) => v > 0) || trace.name === t("chart.online")),
+        chartLayout({
+          barmode: "stack",
+          legend: { orientation: "h", y: -0.18, x: 0, traceorder: "normal" },
+          // counts are whole: never ticks of 0.2 rounded to "1, 1, 1, 0, 0, 0"
+          yaxis: {
+            rangemode: "tozero",
+            tickformat: ",d",
+            dtick: most < 5 ? 1 : undefined,
+            range: most < 5 ? [0, most + 0.5] : undefined,
+            gridcolor: "#e3e8ef",
+            fixedrange: true,
+          },
+        }),
+        config,
+      );
+    }
     const line = (id) => ({
       type: "scatter",
       mode: "lines+markers",
       name: t(`ind.${id}`),
+      meta: id,
       x: labels,
       y: rows.map((r) => {
         const v = figure(r, id).value;
         return v === null ? null : Math.round(v * 10000) / 100;
       }),
-      line: { color: RATE_COLORS[id], width: 3, dash: id === "overdue_rate" ? "dot" : "solid" },
-      marker: { size: 7 },
+      line: { color: RATE_COLORS[id], width: LINE_STYLES[id].width, dash: LINE_STYLES[id].dash },
+      marker: { size: LINE_STYLES[id].size, symbol: LINE_STYLES[id].symbol, color: RATE_COLORS[id] },
       connectgaps: false,
       hovertemplate: "%{y:.2f}%<extra>" + t(`ind.${id}`) + "</extra>",
     });
+    // a rate over zero dossiers is no point at all (null), not 0 % or 100 %
+    const traces = Object.keys(LINE_STYLES).map(line);
+    if (!traces.some((trace) => trace.y.some((v) => v !== null))) {
+      emptyChart(rates);
+      return;
+    }
+    rates.removeAttribute("data-empty");
+    if (rates.querySelector(".chart-empty")) rates.replaceChildren();
     window.Plotly.react(
       rates,
-      TILES.map(line),
+      traces,
       chartLayout({
         yaxis: { range: [0, 105], ticksuffix: "%", gridcolor: "#e3e8ef", fixedrange: true },
         legend: { orientation: "h", y: -0.18, x: 0, font: { size: 12 } },
@@ -800,6 +1023,11 @@
   /** The same monthly figures as the charts, as a table (for screen readers, and exact values). */
   function renderMonthlyTable(rows) {
     const ids = TILES;
+    if (!rows) {
+      $("#monthly-table thead tr").replaceChildren();
+      $("#monthly-table tbody").replaceChildren();
+      return;
+    }
     $("#monthly-caption").textContent = t("trends.table");
     $("#monthly-table thead tr").replaceChildren(
       el("th", { scope: "col", text: t("monthly.month") }),
@@ -825,6 +1053,18 @@
         ),
       ),
     );
+    labelCells($("#monthly-table"));
+  }
+
+  /** Each cell carries its column's header as data-label: on a phone a row is shown as a
+   * card of "label: value" lines instead of a table wider than the screen. */
+  function labelCells(table) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        if (heads[i]) cell.setAttribute("data-label", heads[i]);
+      });
+    }
   }
 
   async function downloadCsv() {
@@ -850,11 +1090,16 @@
     }
   }
 
-  function renderRanking(result) {
+  function renderRanking(result, loaded) {
     const body = $("#ranking-table tbody");
     const empty = $("#ranking-empty");
     const table = $("#ranking-table");
     body.replaceChildren();
+    if (!loaded) {
+      table.hidden = true;
+      empty.hidden = true;
+      return;
+    }
     const level = childLevel();
     const lower =
       result && typeof result.lower_is_better === "boolean"
@@ -891,15 +1136,26 @@
     for (const row of rows) {
       const value = typeof row.value === "number" ? row.value : null;
       const width = value === null ? 0 : Math.max(0, Math.min(1, value)) * 100;
+      const name = row.unit_name || unitName(row.unit_code);
       body.append(
         el(
           "tr",
-          { "data-unit": row.unit_code },
+          { "data-unit": row.unit_code, class: "clickable" },
           el("td", { class: "num rank" }, row.rank ?? "—"),
           el(
             "td",
             {},
-            el("span", { class: "unit-name", text: row.unit_name || unitName(row.unit_code) }),
+            // a real link (opens in a new tab too); a click is a drill-down into that unit
+            el(
+              "a",
+              {
+                class: "unit-name row-link",
+                href: urlOf({ ...state, unit: row.unit_code, level: "", dossier: "" }),
+                "data-drill-unit": row.unit_code,
+                title: t("ranking.open", { unit: name }),
+              },
+              name,
+            ),
             el("span", { class: "unit-code", text: row.unit_code }),
           ),
           el(
@@ -913,9 +1169,10 @@
         ),
       );
     }
+    labelCells(table);
   }
 
-  function renderOverdue(result) {
+  function renderOverdue(result, loaded) {
     const body = $("#overdue-table tbody");
     const empty = $("#overdue-empty");
     const table = $("#overdue-table");
@@ -923,6 +1180,11 @@
     $("#overdue-caption").textContent = t("overdue.caption");
     body.replaceChildren();
     count.textContent = "";
+    if (!loaded) {
+      table.hidden = true;
+      empty.hidden = true;
+      return;
+    }
     if (result instanceof Error) {
       table.hidden = true;
       empty.hidden = false;
@@ -945,11 +1207,20 @@
       body.append(
         el(
           "tr",
-          {},
+          { "data-dossier": row.dossier_code, class: "clickable" },
           el(
             "td",
             {},
-            el("span", { class: "mono", text: row.dossier_code }),
+            el(
+              "a",
+              {
+                class: "mono row-link",
+                href: urlOf({ ...state, dossier: row.dossier_code }),
+                "data-open-dossier": row.dossier_code,
+                title: t("overdue.open", { code: row.dossier_code }),
+              },
+              row.dossier_code,
+            ),
             el("span", { class: "sub" }, `${t("overdue.received")} ${fmtTimestampDay(row.received_at)}`),
           ),
           el("td", { text: row.unit_name || unitName(row.unit_code) }),
@@ -958,42 +1229,261 @@
         ),
       );
     }
+    labelCells(table);
   }
 
+  // ------------------------------------------------------------------ a dossier's timeline
+  const WAIT_STATUSES = ["supplement_requested", "payment_requested"];
+  const statusName = (status) => {
+    const text = t(`status.${status}`);
+    return text === `status.${status}` ? status : text;
+  };
+  const dayNumber = (iso) => Math.round(parseDay(iso).getTime() / 86400000);
+
+  /** The due date's moves over the events in fold order: each event that sets a due date
+   * other than the one in force. */
+  function dueMoves(events) {
+    const moves = [];
+    let current = null;
+    for (const event of events) {
+      if (!event.due_at) continue;
+      if (current !== null && new Date(event.due_at).getTime() === new Date(current).getTime()) continue;
+      moves.push({ at: event.occurred_at, from: current, to: event.due_at });
+      current = event.due_at;
+    }
+    return moves;
+  }
+
+  /** Waits on the citizen (CONTRACT "The national index"): from a supplement_requested or
+   * payment_requested event to the next event of another status; a repeat of the same
+   * status continues the wait. Days are calendar days between the local dates. */
+  function waitIntervals(events) {
+    const waits = [];
+    let open = null;
+    for (const event of events) {
+      if (open && event.status !== open.status) {
+        open.end = event.occurred_at;
+        waits.push(open);
+        open = null;
+      }
+      if (!open && WAIT_STATUSES.includes(event.status)) {
+        open = { status: event.status, start: event.occurred_at, end: null };
+      }
+    }
+    if (open) waits.push(open);
+    return waits;
+  }
+
+  async function loadDossier(code) {
+    if (state.dossierController) state.dossierController.abort();
+    const controller = new AbortController();
+    state.dossierController = controller;
+    state.dossierView = { code, loading: true };
+    renderDossierPanel();
+    let view;
+    try {
+      const body = await api(`/dossiers/${encodeURIComponent(code)}`, {}, controller.signal);
+      view = { code, body };
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      view = { code, error: err };
+    }
+    if (state.dossierController !== controller) return;
+    state.dossierController = null;
+    state.dossierView = view;
+    renderDossierPanel();
+  }
+
+  /** The panel of state.dossier: its folded state, events in fold order, due date moves
+   * and waits (GET /api/v1/dossiers/{code}); hidden when no dossier is open. */
+  function renderDossierPanel() {
+    const panel = $("#dossier-panel");
+    const body = $("#dossier-body");
+    if (!state.dossier || !state.token) {
+      if (state.dossierController) state.dossierController.abort();
+      state.dossierController = null;
+      state.dossierView = null;
+      panel.hidden = true;
+      body.replaceChildren();
+      delete panel.dataset.state;
+      return;
+    }
+    const wasHidden = panel.hidden;
+    panel.hidden = false;
+    $("#dossier-code").textContent = state.dossier;
+    const view = state.dossierView;
+    if (!view || view.code !== state.dossier) {
+      loadDossier(state.dossier);
+      return;
+    }
+    if (wasHidden) panel.scrollIntoView({ block: "start" });
+    if (view.loading) {
+      panel.dataset.state = "loading";
+      body.replaceChildren(el("p", { class: "empty", text: t("dossier.loading") }));
+      return;
+    }
+    if (view.error) {
+      panel.dataset.state = "error";
+      const text =
+        view.error.status === 404 ? t("dossier.notFound", { code: view.code }) : describe(view.error);
+      body.replaceChildren(el("p", { class: "empty", text }));
+      return;
+    }
+    panel.dataset.state = "ready";
+    body.replaceChildren(...dossierParts(view.body));
+    labelCells($("#dossier-events"));
+  }
+
+  function dossierParts(dossier) {
+    const st = dossier.state || {};
+    const events = dossier.events || [];
+    const facts = [
+      ["dossier.status", statusName(st.status)],
+      ["dossier.unit", `${unitName(st.unit_code)} (${st.unit_code})`],
+      ["dossier.procedure", st.procedure_code || "—"],
+      ["dossier.channel", st.channel ? t(`channel.${st.channel}`) : "—"],
+      ["dossier.received", fmtTimestamp(st.received_at)],
+      ["dossier.due", fmtTimestamp(st.due_at)],
+      ["dossier.resolved", fmtTimestamp(st.resolved_at)],
+    ];
+    const summary = el(
+      "dl",
+      { class: "dossier-facts" },
+      ...facts.map(([key, value]) =>
+        el("div", { class: "total" }, el("dt", { text: t(key) }), el("dd", { text: value })),
+      ),
+    );
+    const moves = dueMoves(events);
+    const moved = new Set(moves.slice(1).map((m) => m.at));
+    const table = el(
+      "table",
+      { id: "dossier-events", class: "data-table" },
+      el("caption", { class: "visually-hidden", text: t("dossier.events") }),
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { scope: "col", text: t("dossier.at") }),
+          el("th", { scope: "col", text: t("dossier.event") }),
+          el("th", { scope: "col", text: t("dossier.unit") }),
+          el("th", { scope: "col", text: t("dossier.due") }),
+        ),
+      ),
+      el(
+        "tbody",
+        {},
+        ...events.map((event) =>
+          el(
+            "tr",
+            { "data-status": event.status },
+            el("td", { class: "nowrap", text: fmtTimestamp(event.occurred_at) }),
+            el(
+              "td",
+              {},
+              el("strong", { text: statusName(event.status) }),
+              el("span", { class: "sub mono", text: event.event_id }),
+            ),
+            el("td", { text: event.unit_code }),
+            el(
+              "td",
+              { class: moved.has(event.occurred_at) && event.due_at ? "nowrap moved" : "nowrap" },
+              event.due_at ? fmtTimestamp(event.due_at) : "",
+            ),
+          ),
+        ),
+      ),
+    );
+    const moveList = moves.length > 1
+      ? el(
+          "ul",
+          { class: "dossier-list", "data-role": "due-moves" },
+          ...moves.slice(1).map((m) =>
+            el("li", {}, `${fmtTimestamp(m.at)}: `, t("dossier.dueMoved", {
+              from: fmtTimestamp(m.from),
+              to: fmtTimestamp(m.to),
+            })),
+          ),
+        )
+      : el("p", { class: "empty", "data-role": "due-moves", text: t("dossier.noDueMoves") });
+    const waits = waitIntervals(events);
+    const waitList = waits.length
+      ? el(
+          "ul",
+          { class: "dossier-list", "data-role": "waits" },
+          ...waits.map((w) => {
+            const days = w.end ? dayNumber(zoneDay(w.end)) - dayNumber(zoneDay(w.start)) : null;
+            return el(
+              "li",
+              {},
+              el("strong", { text: statusName(w.status) }),
+              `: ${fmtTimestamp(w.start)} – ${w.end ? fmtTimestamp(w.end) : t("dossier.waitOpen")}`,
+              days === null ? "" : ` (${t("dossier.waitDays", { days: fmtInt(days) })})`,
+            );
+          }),
+        )
+      : el("p", { class: "empty", "data-role": "waits", text: t("dossier.noWaits") });
+    return [
+      summary,
+      el("h3", { class: "dossier-sub", text: t("dossier.events") }),
+      el("div", { class: "table-wrap" }, table),
+      el(
+        "div",
+        { class: "dossier-cols" },
+        el("div", {}, el("h3", { class: "dossier-sub", text: t("dossier.dueMoves") }), moveList),
+        el("div", {}, el("h3", { class: "dossier-sub", text: t("dossier.waits") }), waitList),
+      ),
+    ];
+  }
+
+  /** Everything the figures show, from state.data; with no data every part is emptied, so
+   * that after an error nothing of the previous view stays under the new label. */
   function renderAll() {
     renderScopeLine();
     const d = state.data;
-    if (!d) {
-      renderTiles(null);
-      renderTotals(null);
-      return;
-    }
-    renderTiles(d.summary);
-    renderTotals(d.summary);
-    renderCharts(d.monthly);
-    renderMonthlyTable(d.monthly);
-    renderRanking(d.ranking);
-    renderOverdue(d.overdue);
+    renderTiles(d ? d.summary : null);
+    renderTotals(d ? d.summary : null);
+    renderCharts(d ? d.monthly : null);
+    renderMonthlyTable(d ? d.monthly : null);
+    renderRanking(d ? d.ranking : null, Boolean(d));
+    renderOverdue(d ? d.overdue : null, Boolean(d));
+    renderDossierPanel();
+  }
+
+  /** Drop the figures on screen (an error, a bad date, no key). */
+  function clearFigures() {
+    state.data = null;
+    renderAll();
   }
 
   // ---------------------------------------------------------------------------- loading
+  /** What the figures on screen were loaded for: a view that differs only in its open
+   * dossier (or language) needs no reload. */
+  const viewKey = () =>
+    JSON.stringify([state.token, state.unit, state.level, state.from, state.to, state.indicator]);
+
   async function refresh() {
     writeUrl();
     syncFilterControls();
     renderScopeLine();
     if (!state.token) {
       document.body.dataset.state = "needs-token";
+      clearFigures();
       notice("info", t("notice.needToken"));
       return;
     }
+    if (state.controller) state.controller.abort();
     if (state.from > state.to) {
+      state.loadedKey = null;
+      clearFigures();
       document.body.dataset.state = "invalid";
       notice("error", t("notice.badDates"));
       return;
     }
-    if (state.controller) state.controller.abort();
     const controller = new AbortController();
     state.controller = controller;
+    const key = viewKey();
     document.body.dataset.state = "loading";
     document.body.setAttribute("aria-busy", "true");
     notice("info", t("notice.loading"));
@@ -1022,15 +1512,18 @@
         overdue,
         scorecard: scorecard instanceof Error ? scorecard : (scorecard.rows && scorecard.rows[0]) || null,
       };
+      state.loadedKey = key;
       renderAll();
       const failed = [ranking, overdue].filter((p) => p instanceof Error);
       if (failed.length) notice("warn", t("notice.partial", { detail: failed.map(describe).join(" ") }));
+      else if (isEmptyPeriod(state.data.summary)) await explainEmptyPeriod(controller);
       else notice(null);
+      if (controller.signal.aborted) return;
       document.body.dataset.state = "ready";
     } catch (err) {
       if (err.name === "AbortError") return;
-      state.data = null;
-      renderAll();
+      state.loadedKey = null;
+      clearFigures();
       notice("error", describe(err));
       document.body.dataset.state = "error";
     } finally {
@@ -1041,6 +1534,37 @@
     }
   }
 
+  /** Nothing received, resolved or open in the period: not a row of zero rates. */
+  const isEmptyPeriod = (row) =>
+    n(row.received) === 0 && n(row.resolved) === 0 && n(row.in_progress) === 0;
+
+  /** Say that the period is empty, where the unit's data lies, and offer to go there. */
+  async function explainEmptyPeriod(controller) {
+    let coverage = state.coverage;
+    if (!coverage || coverage.unit !== (state.unit || null)) {
+      try {
+        coverage = await api("/metrics/coverage", { unit: state.unit }, controller.signal);
+        state.coverage = coverage;
+      } catch (err) {
+        if (err.name === "AbortError") return;
+        coverage = null;
+      }
+    }
+    let text = t("notice.noData");
+    let action = null;
+    if (coverage && coverage.last_received) {
+      text += " " + t("notice.dataRange", {
+        first: fmtDay(coverage.first_received),
+        last: fmtDay(coverage.last_received),
+      });
+      action = {
+        label: t("notice.jump"),
+        run: () => navigate({ from: coverage.suggested_from, to: coverage.suggested_to }),
+      };
+    }
+    notice("info", text, action);
+  }
+
   async function start() {
     if (!state.token) {
       await refresh();
@@ -1049,13 +1573,29 @@
     }
     try {
       await loadUnits();
+      if (!state.from) [state.from, state.to] = await defaultPeriod();
     } catch (err) {
+      clearFigures();
       notice("error", describe(err));
       document.body.dataset.state = "error";
       if (err.status === 401 || err.status === 403) $("#token-input").focus();
       return;
     }
     await refresh();
+  }
+
+  /** Back and Forward: show the view of that history entry. */
+  async function onPopState() {
+    readUrl();
+    applyLanguage();
+    if (state.index.size && !state.index.has(state.unit)) state.unit = "";
+    renderLevelOptions();
+    syncFilterControls();
+    if (!state.token) return refresh();
+    if (!state.from) [state.from, state.to] = await defaultPeriod();
+    renderDossierPanel();
+    if (viewKey() !== state.loadedKey) await refresh();
+    else renderAll();
   }
 
   // ----------------------------------------------------------------------------- events
@@ -1089,42 +1629,70 @@
       });
     }
     $("#unit-select").addEventListener("change", (event) => {
-      state.unit = event.target.value;
-      renderLevelOptions();
-      refresh();
+      navigate({ unit: event.target.value, dossier: "" });
     });
     $("#level-select").addEventListener("change", (event) => {
-      state.level = event.target.value;
-      refresh();
+      navigate({ level: event.target.value });
     });
-    $("#from-date").addEventListener("change", (event) => {
-      if (!event.target.value) return;
-      state.from = event.target.value;
-      refresh();
-    });
-    $("#to-date").addEventListener("change", (event) => {
-      if (!event.target.value) return;
-      state.to = event.target.value;
-      refresh();
-    });
+    for (const [id, key] of [["#from-date", "from"], ["#to-date", "to"]]) {
+      $(id).addEventListener("change", (event) => onDateEntered(event.target, key));
+    }
     $("#year-select").addEventListener("change", (event) => {
       const year = Number(event.target.value);
       const preset = activePreset() || "year";
-      [state.from, state.to] = presetRange(preset === "month" ? "year" : preset, year);
-      refresh();
+      const [from, to] = presetRange(preset === "month" ? "year" : preset, year);
+      navigate({ from, to });
     });
     for (const button of document.querySelectorAll("[data-preset]")) {
       button.addEventListener("click", () => {
         const year = Number($("#year-select").value) || Number(today().slice(0, 4));
-        [state.from, state.to] = presetRange(button.dataset.preset, year);
-        refresh();
+        const [from, to] = presetRange(button.dataset.preset, year);
+        navigate({ from, to });
       });
     }
     $("#csv-download").addEventListener("click", downloadCsv);
     $("#indicator-select").addEventListener("change", (event) => {
-      state.indicator = event.target.value;
-      refresh();
+      navigate({ indicator: event.target.value });
     });
+    // drill-down: a ranking row opens that unit, an overdue row the dossier's timeline
+    $("#ranking-table").addEventListener("click", (event) => {
+      const row = event.target.closest("tr[data-unit]");
+      if (!row || !plainClick(event)) return;
+      event.preventDefault();
+      navigate({ unit: row.dataset.unit, level: "", dossier: "" });
+      $("#overview-title").scrollIntoView({ block: "start" });
+    });
+    $("#overdue-table").addEventListener("click", (event) => {
+      const row = event.target.closest("tr[data-dossier]");
+      if (!row || !plainClick(event)) return;
+      event.preventDefault();
+      navigate({ dossier: row.dataset.dossier });
+    });
+    $("#dossier-close").addEventListener("click", () => navigate({ dossier: "" }));
+    window.addEventListener("popstate", onPopState);
+  }
+
+  /** A click that the page handles itself (not one that opens a new tab or window). */
+  const plainClick = (event) =>
+    event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey && !event.altKey;
+
+  /** A typed date (dd/mm/yyyy): a valid one is a new view; anything else is said and the
+   * figures of the previous period are taken off the screen. */
+  function onDateEntered(input, key) {
+    const text = input.value;
+    if (!text.trim()) return;
+    const iso = parseDmy(text);
+    if (!iso) {
+      if (state.controller) state.controller.abort();
+      state.loadedKey = null;
+      clearFigures();
+      input.setAttribute("aria-invalid", "true");
+      document.body.dataset.state = "invalid";
+      notice("error", t("notice.badDate", { value: text.trim() }));
+      return;
+    }
+    input.removeAttribute("aria-invalid");
+    navigate({ [key]: iso });
   }
 
   function main() {

@@ -7,8 +7,10 @@ Create Date: 2026-12-01 22:10:00
 ``procedures.duration_working_days`` (statutory time N). ``dossiers`` gains the raw due date
 the events gave (``due_at_field``; ``due_at`` becomes the effective one, derived from N when
 the events give none: ``due_derived``), the waits on the citizen (``waits``, ``paused_at``,
-``paused_date``, ``wait_days``). ``waits`` is left NULL on existing rows: ``app.migrate``
-refolds those dossiers from their events after upgrading, which also recounts the rollups.
+``paused_date``, ``wait_days``) and the instant after which it is overdue by the national
+portal's rules (``portal_due_at``, ``portal_due_date``). ``waits`` is left NULL on existing
+rows: ``app.migrate`` refolds those dossiers from their events after upgrading, which also
+recounts the rollups.
 ``metric_rollups`` gains the new counts and running totals, and the net processing-day
 histogram gets its table; the rollups are emptied here so that they are recounted.
 """
@@ -49,6 +51,8 @@ def upgrade() -> None:
     op.add_column(
         "dossiers", sa.Column("wait_days", sa.Integer(), nullable=False, server_default="0")
     )
+    op.add_column("dossiers", sa.Column("portal_due_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("dossiers", sa.Column("portal_due_date", sa.Date(), nullable=True))
     op.execute("UPDATE dossiers SET due_at_field = due_at")
     for name in ROLLUP_SUMS:
         op.add_column(
@@ -75,7 +79,15 @@ def downgrade() -> None:
         for name in ROLLUP_SUMS:
             batch.drop_column(name)
     with op.batch_alter_table("dossiers") as batch:
-        for name in ("wait_days", "due_derived", "paused_date", "paused_at", "waits"):
+        for name in (
+            "portal_due_date",
+            "portal_due_at",
+            "wait_days",
+            "due_derived",
+            "paused_date",
+            "paused_at",
+            "waits",
+        ):
             batch.drop_column(name)
         batch.drop_column("due_at_field")
     with op.batch_alter_table("procedures") as batch:

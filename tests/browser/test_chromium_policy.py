@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import test_dashboard_browser as browser_test
+from tests.browser import conftest as browser_test
 
 
 def test_missing_chromium_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
