@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -80,6 +81,45 @@ class Settings(BaseSettings):
         default="0",
         description="National format: error_code answered on success (some clients expect 00).",
     )
+
+    dvcqg_session_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="National format: how long a session from POST /api/v1/dvcqg/login lasts "
+        "(it also ends when its key is revoked or expires).",
+    )
+    dvcqg_trusted_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="National format, opt-in: `<cidr>=<key id>` pairs, comma-separated; a push "
+        "to the national routes without any credential from an address in the range acts as "
+        "that key. Empty (default): a credential is always required.",
+    )
+
+    @field_validator("dvcqg_trusted_networks", mode="before")
+    @classmethod
+    def _trusted_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("dvcqg_trusted_networks")
+    @classmethod
+    def _trusted_pairs(cls, value: list[str]) -> list[str]:
+        for pair in value:
+            cidr, sep, key_id = pair.partition("=")
+            if not sep or not key_id.strip():
+                raise ValueError(f"expected <cidr>=<key id>, got {pair!r}")
+            ipaddress.ip_network(cidr.strip(), strict=False)  # raises on a bad range
+        return value
+
+    @property
+    def dvcqg_trusted(self) -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]]:
+        """The trusted ranges and the key each one acts as, in configuration order."""
+        out = []
+        for pair in self.dvcqg_trusted_networks:
+            cidr, _, key_id = pair.partition("=")
+            out.append((ipaddress.ip_network(cidr.strip(), strict=False), key_id.strip()))
+        return out
 
     @field_validator("cors_origins", mode="before")
     @classmethod

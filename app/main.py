@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.dossiers.routes import router as dossiers_router
 from app.dvcqg.routes import DOC_MODELS as DVCQG_DOC_MODELS
+from app.dvcqg.routes import portal_router as dvcqg_portal_router
 from app.dvcqg.routes import router as dvcqg_router
 from app.errors import install_handlers
 from app.exports import router as exports_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(status_router)
     app.include_router(observability_router)
     app.include_router(dvcqg_router)
+    app.include_router(dvcqg_portal_router)
     app.include_router(reports_router)  # before metrics: /metrics/scorecard vs /{family}
     app.include_router(coverage_router)  # before metrics: /metrics/coverage vs /{family}
     app.include_router(metrics_router)

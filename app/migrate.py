@@ -129,25 +129,27 @@ async def refold_unwaited(url: str) -> int:
     recorded waits on the citizen (``waits`` NULL, migration 0014); returns the dossiers
     refolded (0 when none needed it)."""
     from sqlalchemy import literal, select, update
-    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-    from sqlalchemy.pool import NullPool
 
     from app.config import Settings
+    from app.db import Database
     from app.dossiers.models import Dossier
     from app.dossiers.service import refold_all
 
-    engine = create_async_engine(url, poolclass=NullPool)
+    settings = Settings(database_url=url)
+    db = Database(settings)
     try:
-        async with AsyncSession(engine) as session, session.begin():
+        async with db.sessionmaker() as session:
             stale = select(literal(1)).select_from(Dossier).where(Dossier.waits.is_(None))
             if await session.scalar(stale.limit(1)) is None:
                 return 0
-            done = await refold_all(session, zone=Settings().zone)
+        async with db.storage.write() as tx:
+            done = await refold_all(tx, zone=settings.zone)
+        async with db.sessionmaker() as session, session.begin():
             # rows without events (written around the app) have no waits to record
             await session.execute(update(Dossier).where(Dossier.waits.is_(None)).values(waits=""))
-            return done
+        return done
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 async def ensure_rollups(url: str, *, force: bool = False) -> bool:

@@ -1,8 +1,10 @@
 """Imports every table so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, SignedRequest
 from app.db import Base
 from app.dossiers.models import Dossier, DossierEvent
+from app.dvcqg.models import DvcqgSession
+from app.metrics.rollups import rollup_days, rollups
 from app.reference.models import CalendarOverride, Procedure, Unit
 from app.reference.workdays import WorkDay
 
@@ -12,7 +14,11 @@ __all__ = [
     "CalendarOverride",
     "Dossier",
     "DossierEvent",
+    "DvcqgSession",
     "Procedure",
+    "SignedRequest",
     "Unit",
     "WorkDay",
+    "rollup_days",
+    "rollups",
 ]

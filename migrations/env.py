@@ -11,8 +11,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
-from app.db import _prepare_sqlite
 from app.models import Base
+from app.storage import is_sqlite
+from app.storage.sqlite import prepare_file
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -45,8 +46,8 @@ def _run(connection: Connection) -> None:
 
 async def run_online() -> None:
     url = _url()
-    if url.startswith("sqlite"):
-        _prepare_sqlite(url)
+    if is_sqlite(url):
+        prepare_file(url)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(_run)

@@ -30,6 +30,7 @@ PG_ADMIN_DSN = os.environ.get(
 )
 BACKENDS = [b for b in os.environ.get("ONESTOP_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 TABLES = [
+    "dvcqg_sessions",
     "dossier_events",
     "dossiers",
     "api_keys",

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from tests.conftest import KeyFactory
 
-PUBLIC = {"/healthz", "/readyz", "/", "/metrics"}
+PUBLIC = {"/healthz", "/readyz", "/", "/metrics", "/api/v1/dvcqg/login"}
 # scope each route needs; a new route must be added here, or this test fails
 SCOPES = {
     ("POST", "/api/v1/admin/api-keys"): "admin",
@@ -25,6 +25,11 @@ SCOPES = {
     ("GET", "/api/v1/status/sources"): "read",
     ("POST", "/api/v1/dvcqg/dossiers"): "ingest",
     ("POST", "/api/v1/dvcqg/progress"): "ingest",
+    ("POST", "/api/v1/dvcqg/DongBoHoSoMC"): "ingest",
+    ("POST", "/api/v1/dvcqg/CapNhatTienDoHoSoMC"): "ingest",
+    ("POST", "/api/v1/dvcqg"): "ingest",
+    ("POST", "/api/SynsTTHCC/DongBoHoSoMC"): "ingest",
+    ("POST", "/api/SynsTTHCC/CapNhatTienDoHoSoMC"): "ingest",
     ("GET", "/api/v1/calendar"): "read",
     ("PUT", "/api/v1/calendar/{day}"): "admin",
     ("DELETE", "/api/v1/calendar/{day}"): "admin",

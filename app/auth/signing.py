@@ -22,17 +22,14 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import Request
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import SignedRequest
-from app.db import dialect_insert, dialect_of, utcnow
+from app.db import utcnow
 from app.errors import Unauthorized
 
 TOLERANCE_SECONDS = 300
@@ -42,7 +39,8 @@ TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
 _ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
-Claim = Callable[[AsyncSession], Awaitable[None]]
+if TYPE_CHECKING:
+    from app.storage.base import WriteTx
 
 
 class BadSignature(Unauthorized):
@@ -85,22 +83,12 @@ class VerifiedRequest:
     source: str
     msg_id: str
 
-    async def claim(self, session: AsyncSession) -> None:
-        """Record the id inside the ingest transaction; a replayed id is refused."""
-        await _prune(session, utcnow() - timedelta(seconds=2 * TOLERANCE_SECONDS))
-        insert = dialect_insert(dialect_of(session))
-        stmt = (
-            insert(SignedRequest)
-            .values(source=self.source, msg_id=self.msg_id, seen_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["source", "msg_id"])
-            .returning(SignedRequest.msg_id)
-        )
-        if (await session.execute(stmt)).scalar_one_or_none() is None:
+    async def claim(self, tx: WriteTx) -> None:
+        """Record the id inside the ingest transaction ``tx`` (ids older than twice the
+        tolerance are forgotten); a replayed id is refused."""
+        before = utcnow() - timedelta(seconds=2 * TOLERANCE_SECONDS)
+        if not await tx.record_request(self.source, self.msg_id, prune_before=before):
             raise BadSignature(f"{ID_HEADER} '{self.msg_id}' was already used: replay refused")
-
-
-async def _prune(session: AsyncSession, before: datetime) -> None:
-    await session.execute(delete(SignedRequest).where(SignedRequest.seen_at < before))
 
 
 def verify(
@@ -143,35 +131,20 @@ def verify(
     return VerifiedRequest(source=source, msg_id=msg_id)
 
 
-# The verified request of the current request task, until an ingest transaction claims its id.
-_pending: ContextVar[VerifiedRequest | None] = ContextVar("onestop_signed_request", default=None)
-
-
-async def enforce(request: Request, *, key_id: str | None, source: str) -> None:
+async def enforce(request: Request, *, key_id: str | None, source: str) -> VerifiedRequest | None:
     """For a signing key (``key_id``; None for a key without signing), verify the request
     for its ``source`` (401 ``bad_signature`` if it fails).
 
     Runs in the ``ingest`` scope dependency, so every ingest route (canonical or national
-    format) is covered. The verified id waits in a context variable until the ingest
-    transaction claims it (``take_claim``).
+    format) is covered. The verified request comes back on the ``Principal``
+    (``signed_request``), and the route hands it to the ingest transaction, which claims
+    its id.
     """
-    _pending.set(None)
     if key_id is None:
-        return
-    _pending.set(
-        verify(
-            headers=request.headers,
-            body=await request.body(),
-            secret=signing_secret(request.app.state.hashing_secret, key_id),
-            source=source,
-        )
-    )
-
-
-def take_claim() -> Claim | None:
-    """The pending signed request's claim (once), for the ingest transaction to run."""
-    verified = _pending.get()
-    if verified is None:
         return None
-    _pending.set(None)
-    return verified.claim
+    return verify(
+        headers=request.headers,
+        body=await request.body(),
+        secret=signing_secret(request.app.state.hashing_secret, key_id),
+        source=source,
+    )

@@ -524,8 +524,8 @@ def refold(no_migrate: bool = NO_MIGRATE) -> None:
     settings = _settings(not no_migrate)
 
     async def work(db: Database) -> int:
-        async with db.write_guard(), db.sessionmaker() as session, session.begin():
-            return await refold_all(session, zone=settings.zone)
+        async with db.storage.write() as tx:
+            return await refold_all(tx, zone=settings.zone)
 
     count = _with_database(settings, work)
     out.print(f"refolded {count:,} dossiers in zone {settings.timezone}", highlight=False)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
@@ -75,44 +75,60 @@ def wait_days(pairs: Iterable[tuple[date, date]], ordinals: Mapping[date, int]) 
     return total
 
 
-async def _durations(session: AsyncSession, codes: set[str]) -> dict[str, int]:
+class Reader(Protocol):
+    """Runs a SELECT of reference data: the write transaction (``storage.base.WriteTx.fetch``)
+    or a session (:class:`SessionReader`)."""
+
+    async def fetch(self, stmt: Any) -> list[tuple[Any, ...]]: ...
+
+
+class SessionReader:
+    """A :class:`Reader` over an ``AsyncSession`` (admin changes: calendar, procedures)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def fetch(self, stmt: Any) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self.session.execute(stmt)]
+
+
+async def _durations(db: Reader, codes: set[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for part in chunks(sorted(codes), _IN):
         stmt = select(Procedure.code, Procedure.duration_working_days).where(
             Procedure.code.in_(part), Procedure.duration_working_days.is_not(None)
         )
-        rows = (await session.execute(stmt)).all()
-        out.update({code: int(n) for code, n in rows if n is not None})
+        out.update({code: int(n) for code, n in await db.fetch(stmt) if n is not None})
     return out
 
 
-async def _ordinals(session: AsyncSession, days: set[date]) -> dict[date, int]:
+async def _ordinals(db: Reader, days: set[date]) -> dict[date, int]:
     out: dict[date, int] = {}
     for part in chunks(sorted(days), _IN):
         stmt = select(WorkDay.day, WorkDay.ordinal).where(WorkDay.day.in_(part))
-        out.update({day: int(n) for day, n in (await session.execute(stmt)).all()})
+        out.update({day: int(n) for day, n in await db.fetch(stmt)})
     return out
 
 
-async def _working_days_at(session: AsyncSession, ordinals: set[int]) -> dict[int, date]:
+async def _working_days_at(db: Reader, ordinals: set[int]) -> dict[int, date]:
     """The working day with each ordinal (the ordinal counts working days up to the day)."""
     out: dict[int, date] = {}
     for part in chunks(sorted(ordinals), _IN):
         stmt = select(WorkDay.ordinal, WorkDay.day).where(
             WorkDay.working.is_(True), WorkDay.ordinal.in_(part)
         )
-        out.update({int(n): day for n, day in (await session.execute(stmt)).all()})
+        out.update({int(n): day for n, day in await db.fetch(stmt)})
     return out
 
 
 async def derived_values(
-    session: AsyncSession, states: Sequence[DossierState], zone: ZoneInfo
+    db: Reader, states: Sequence[DossierState], zone: ZoneInfo
 ) -> list[dict[str, Any]]:
     """For each state, the ``DERIVED_COLUMNS`` of its row (see the module docstring)."""
     durations: dict[str, int] = {}
     wanted = {s.procedure_code for s in states if _needs_duration(s) and s.procedure_code}
     if wanted:
-        durations = await _durations(session, wanted)
+        durations = await _durations(db, wanted)
     pairs = [wait_day_pairs(s, zone) for s in states]
     receipt_days: list[date | None] = []
     days: set[date] = set()
@@ -125,13 +141,13 @@ async def derived_values(
             receipt = _local(state.received_at, zone)
             days.add(receipt)
         receipt_days.append(receipt)
-    ordinals = await _ordinals(session, days) if days else {}
+    ordinals = await _ordinals(db, days) if days else {}
     waited = [wait_days(w, ordinals) for w in pairs]
     targets: dict[int, int] = {}
     for i, (state, receipt) in enumerate(zip(states, receipt_days, strict=True)):
         if receipt is not None and receipt in ordinals and state.procedure_code is not None:
             targets[i] = ordinals[receipt] + durations[state.procedure_code] + waited[i]
-    due_days = await _working_days_at(session, set(targets.values())) if targets else {}
+    due_days = await _working_days_at(db, set(targets.values())) if targets else {}
     out = []
     for i, state in enumerate(states):
         due_at, derived = state.due_at_field, False
@@ -170,11 +186,11 @@ def portal_due_at(state: DossierState, due_at: datetime | None) -> datetime | No
 
 
 async def rows_of(
-    session: AsyncSession, states: Sequence[DossierState], zone: ZoneInfo
+    db: Reader, states: Sequence[DossierState], zone: ZoneInfo
 ) -> list[dict[str, Any]]:
     """The ``dossiers`` rows of folded states, derived columns included."""
     rows = []
-    for state, values in zip(states, await derived_values(session, states, zone), strict=True):
+    for state, values in zip(states, await derived_values(db, states, zone), strict=True):
         row = state.to_row(zone)
         row.update(values)
         rows.append(row)
@@ -202,7 +218,8 @@ async def rederive(
     stored = (await session.execute(select(*columns).where(*where))).mappings().all()
     states = [DossierState.from_row(row) for row in stored]
     changed = []
-    for row, values in zip(stored, await derived_values(session, states, zone), strict=True):
+    reader = SessionReader(session)
+    for row, values in zip(stored, await derived_values(reader, states, zone), strict=True):
         if any(row[n] != values[n] for n in DERIVED_COLUMNS):
             changed.append({"code_": row["code"], **values})
     stmt = (

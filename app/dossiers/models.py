@@ -15,10 +15,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.tables import Base, UTCDateTime, utcnow
 
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -72,6 +73,14 @@ class Dossier(Base):
         Index("ix_dossiers_resolved_date", "resolved_date"),
         Index("ix_dossiers_ended_at", "ended_at"),
         Index("ix_dossiers_due_at", "due_at"),
+        # the still-open dossiers, for the backlog basis (migration 0008; on PostgreSQL its
+        # key is received_date alone, with the backlog's columns INCLUDEd)
+        Index(
+            "ix_dossiers_open_cover",
+            "received_date",
+            "received_at",
+            sqlite_where=text("ended_at IS NULL"),
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -93,6 +93,17 @@ class MappedRecord:
     dossier_code: str | None
     events: list[MappedEvent]
     problems: list[Problem]
+    # Read, and deliberately not applied (an invented step): reported `partial`, not `invalid`.
+    ignored: bool = False
+
+
+@dataclass(frozen=True)
+class KnownDossier:
+    """What the store already holds of a dossier a step names."""
+
+    unit_code: str
+    received_at: datetime | None
+    resolved_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -379,12 +390,42 @@ def read_has_digitized_component(r: RecordReader) -> bool | None:
 
 
 def read_result_digitized(r: RecordReader) -> bool | None:
+    """Any result document with a file link, not counting a link that is one of the
+    submitted components' files (TaiLieuNop[].DuongDanTaiTepTin): some clients send the first
+    submitted file as the result when the dossier has none (see docs/dvcqg.md, Thanh Hóa)."""
     items = r.items("DanhSachGiayToKetQua", "GiayToKetQua")
     if items is None:
         return None
-    return any(
-        r.text("DuongDanTepTinKetQua", item, ["DanhSachGiayToKetQua", i]) for i, item in items
-    )
+    submitted = _submitted_links(r.record.get("TaiLieuNop"))
+    electronic = False
+    for i, item in items:
+        loc: Loc = ["DanhSachGiayToKetQua", i]
+        link = r.text("DuongDanTepTinKetQua", item, loc)
+        if link and link in submitted:
+            r.problem(
+                [*loc, "DuongDanTepTinKetQua"],
+                "the same file as a submitted component (TaiLieuNop[].DuongDanTaiTepTin): "
+                "not counted as an electronic result",
+                "submitted_file_as_result",
+            )
+        elif link:
+            electronic = True
+    return electronic
+
+
+def _submitted_links(value: Any) -> set[str]:
+    """The file links of the submitted components, read without reporting (their reader
+    reports what is wrong with them)."""
+    if isinstance(value, Mapping):
+        value = value.get("TaiLieuNop", [value])
+    if not isinstance(value, list):
+        return set()
+    links = set()
+    for item in value:
+        link = item.get("DuongDanTaiTepTin") if isinstance(item, Mapping) else None
+        if isinstance(link, str) and link.strip():
+            links.add(link.strip())
+    return links
 
 
 def read_fee_required(r: RecordReader) -> bool | None:
@@ -454,8 +495,11 @@ DOSSIER_RULES: tuple[Rule, ...] = (
     Rule(
         "TrangThaiHoSo",
         "status (state event)",
-        "1–10 → submitted … returned (Status.from_code); 9 without NgayKetThucXuLy is not "
-        "applied (vendors rewrite 5/6/8 as 9); unknown codes are not applied",
+        "1–10 → submitted … returned (Status.from_code); a status whose time the record does "
+        "not give is not applied (reported; the state event says processing): 9 without "
+        "NgayKetThucXuLy (vendors rewrite 5/6/8 as 9), 10 without NgayKetThucXuLy or NgayTra, "
+        "3 without NgayTuChoi or NgayKetThucXuLy, 5 without a dated DanhSachHoSoBoSung request; "
+        "unknown codes are not applied",
         "status",
         read_status,
     ),
@@ -530,7 +574,8 @@ DOSSIER_RULES: tuple[Rule, ...] = (
     Rule(
         "DanhSachGiayToKetQua[].DuongDanTepTinKetQua",
         "result_digitized",
-        "true when any result document has a link; [] = false; absent = unknown",
+        "true when any result document has a link, not counting a link that is one of the "
+        "submitted components' files (reported); [] = false; absent = unknown",
         "result_digitized",
         read_result_digitized,
     ),
@@ -555,7 +600,8 @@ STEP_RULES: tuple[Rule, ...] = (
     Rule(
         "TrangThai",
         "status",
-        "1–10, as TrangThaiHoSo; required",
+        "1–10, as TrangThaiHoSo; required. A 9 dated exactly at the receipt of a stored "
+        "dossier its records do not say is resolved is not applied (`invented_step`)",
         "status",
         lambda r: read_status(r, "TrangThai"),
     ),
@@ -680,6 +726,36 @@ def map_dossier(record: Any, options: MappingOptions) -> MappedRecord:
             "status 9 (resolved) without NgayKetThucXuLy: some vendors send 5, 6 or 8 as 9, so "
             "it is not applied; the dossier is recorded as processing",
             "ambiguous_status",
+        )
+        status = None
+    # A closing status the record gives no time for is not applied: placing it at the
+    # record's latest date (often the receipt) would invent a resolution or refusal time.
+    if status is Status.returned and ended is None and returned is None:
+        r.problem(
+            ["TrangThaiHoSo"],
+            "status 10 (returned) without NgayKetThucXuLy or NgayTra: the time of the "
+            "resolution is unknown, so it is not applied; the dossier is recorded as processing "
+            "until a dated record or step (TrangThai 9/10 with ThoiDiemXuLy) arrives",
+            "missing_date",
+        )
+        status = None
+    if status is Status.refused and ended is None and facts["refused_at"] is None:
+        r.problem(
+            ["TrangThaiHoSo"],
+            "status 3 (refused) without NgayTuChoi or NgayKetThucXuLy: the time of the refusal "
+            "is unknown, so it is not applied; the dossier is recorded as processing until a "
+            "dated record or step (TrangThai 3 with ThoiDiemXuLy) arrives",
+            "missing_date",
+        )
+        status = None
+    if status is Status.supplement_requested and not any(s.requested for s in supplements):
+        r.problem(
+            ["TrangThaiHoSo"],
+            "status 5 (supplement requested) without a dated request "
+            "(DanhSachHoSoBoSung[].NgayBoSung): the time of the request is unknown, so it is not "
+            "applied (the request counts once, when a step TrangThai 5 or a dated request "
+            "arrives); the dossier is recorded as processing",
+            "missing_date",
         )
         status = None
     if status is Status.submitted and received is not None:
@@ -826,13 +902,22 @@ def _due(due: Dated | None, supplements: Sequence[Supplement]) -> tuple[datetime
     return None, ["NgayHenTra"]
 
 
-def map_step(step: Any, options: MappingOptions, known_units: Mapping[str, str]) -> MappedRecord:
+def map_step(
+    step: Any,
+    options: MappingOptions,
+    known_units: Mapping[str, str],
+    known: Mapping[str, KnownDossier] | None = None,
+) -> MappedRecord:
     """One processing step (QuaTrinhXuLy) → one status event at ThoiDiemXuLy.
 
     A step of a dossier already stored keeps that dossier's unit (``known_units``); for a
     dossier never seen the unit is derived as for records (the MaHoSo prefix by default).
     A step is a dated occurrence: its event is the same one a record with that date implies,
     so a step and a record that tell the same thing count once.
+
+    A step 9 (resolved) dated exactly at the receipt of a stored dossier that its records do
+    not say is resolved (``known``) is not applied: clients add such steps themselves when the
+    end date or the due date is empty (docs/dvcqg.md, Thanh Hóa). It is reported, `partial`.
     """
     if not isinstance(step, Mapping):
         return MappedRecord(None, [], [Problem([], "a step must be a JSON object", "dict_type")])
@@ -850,5 +935,21 @@ def map_step(step: Any, options: MappingOptions, known_units: Mapping[str, str])
         r.problem(["ThoiDiemXuLy"], "ThoiDiemXuLy is required: a step is dated by it", "missing")
     if unit is None or status is None or at is None:
         return MappedRecord(code, [], r.problems)
+    stored = (known or {}).get(code)
+    if (
+        status is Status.resolved
+        and stored is not None
+        and stored.resolved_at is None
+        and stored.received_at is not None
+        and stored.received_at == at.at
+    ):
+        r.problem(
+            ["TrangThai"],
+            "step 9 (resolved) dated exactly at the dossier's receipt (NgayTiepNhan) while its "
+            "records do not say it is resolved: a step some clients add themselves when "
+            "NgayKetThucXuLy or NgayHenTra is empty; not applied",
+            "invented_step",
+        )
+        return MappedRecord(code, [], r.problems, ignored=True)
     event = _event(code, "event", status, at, unit, dvcqg=facts["notes"])
     return MappedRecord(code, [event], r.problems)

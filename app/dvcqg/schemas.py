@@ -211,6 +211,51 @@ class SyncTooLargeOut(BaseModel):
 class Envelope(BaseModel):
     """The national portal's envelope, accepted as well as a bare array."""
 
-    service: str | None = Field(default=None, examples=["DongBoHoSoMC"])
+    session: str | None = Field(
+        default=None,
+        description="The credential, when there is no Authorization header: an API key's "
+        "secret, or a session from POST /api/v1/dvcqg/login.",
+    )
+    madonvi: str | None = Field(default=None, description="The sender's unit id: ignored.")
+    service: str | None = Field(
+        default=None,
+        examples=["DongBoHoSoMC"],
+        description="DongBoHoSoMC (records) or CapNhatTienDoHoSoMC (steps); a route refuses "
+        "the other one; POST /api/v1/dvcqg picks the route by it.",
+    )
     isUpdating: str | bool | None = Field(default=None, description="Ignored: no add/update dance.")
     data: list[Any]
+
+
+class LoginIn(BaseModel):
+    """The portal's login body, with an API key's id and secret."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"username": "3f1c0c9e5b7a4d2e9a8b6c4d2e0f1a3b", "password": "osk_…"}]
+        }
+    )
+
+    username: str = Field(description="The API key's id.")
+    password: str = Field(description="The API key's secret.")
+
+
+class LoginOut(BaseModel):
+    error_code: int = Field(description="0: logged in.")
+    message: str
+    session: str = Field(description="Put it in the envelope's `session`; shown only here.")
+    expires_in: int = Field(description="Seconds the session lasts (unless its key ends first).")
+
+
+class LoginFailedOut(BaseModel):
+    error_code: int = Field(description="1: unknown key id or wrong secret.")
+    message: str
+    detail: list[FieldError]
+
+
+class LookupOut(BaseModel):
+    """The answer to the portal's lookups (TraCuuHoSo, LayThuTuc): always empty here."""
+
+    error_code: str
+    message: str
+    result: list[Any]

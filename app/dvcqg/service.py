@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from app.auth.signing import VerifiedRequest
 from app.config import Settings
 from app.db import Database, chunks
 from app.dossiers.models import Dossier
 from app.dossiers.service import IN_CHUNK
-from app.dvcqg.mapping import MappedRecord, MappingOptions, map_dossier, map_step
+from app.dvcqg.mapping import (
+    KnownDossier,
+    MappedRecord,
+    MappingOptions,
+    map_dossier,
+    map_step,
+)
 from app.dvcqg.schemas import EventResult, RecordResult, RecordResultKind, SyncOut
 from app.errors import FieldError
 from app.ingest import service as ingest_service
@@ -29,38 +37,65 @@ def mapping_options(settings: Settings) -> MappingOptions:
     )
 
 
-async def sync_dossiers(db: Database, *, source: str, records: Sequence[Any]) -> SyncOut:
-    """Map each national record to its events and store them all in one transaction."""
+async def sync_dossiers(
+    db: Database,
+    *,
+    source: str,
+    records: Sequence[Any],
+    claim: VerifiedRequest | None = None,
+) -> SyncOut:
+    """Map each national record to its events and store them all in one transaction
+    (``claim``: a signed request, its id recorded in that transaction)."""
     options = mapping_options(db.settings)
     mapped = [map_dossier(record, options) for record in records]
-    return await _store(db, source=source, mapped=mapped)
+    return await _store(db, source=source, mapped=mapped, claim=claim)
 
 
-async def sync_progress(db: Database, *, source: str, steps: Sequence[Any]) -> SyncOut:
+async def sync_progress(
+    db: Database,
+    *,
+    source: str,
+    steps: Sequence[Any],
+    claim: VerifiedRequest | None = None,
+) -> SyncOut:
     """Map each processing step to a status event; known dossiers keep their unit."""
     options = mapping_options(db.settings)
     codes = sorted(
         {s["MaHoSo"] for s in steps if isinstance(s, dict) and isinstance(s.get("MaHoSo"), str)}
     )
-    known = await _known_units(db, codes)
-    mapped = [map_step(step, options, known) for step in steps]
-    return await _store(db, source=source, mapped=mapped)
+    known = await _known_dossiers(db, codes)
+    units = {code: dossier.unit_code for code, dossier in known.items()}
+    mapped = [map_step(step, options, units, known) for step in steps]
+    return await _store(db, source=source, mapped=mapped, claim=claim)
 
 
-async def _known_units(db: Database, codes: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+async def _known_dossiers(db: Database, codes: list[str]) -> dict[str, KnownDossier]:
+    out: dict[str, KnownDossier] = {}
     if not codes:
         return out
     async with db.sessionmaker() as session:
         for part in chunks(codes, IN_CHUNK):
             rows = await session.execute(
-                select(Dossier.code, Dossier.unit_code).where(Dossier.code.in_(part))
+                select(
+                    Dossier.code, Dossier.unit_code, Dossier.received_at, Dossier.resolved_at
+                ).where(Dossier.code.in_(part))
             )
-            out.update({code: unit for code, unit in rows})
+            out.update(
+                {
+                    code: KnownDossier(unit, _aware(received), _aware(resolved))
+                    for code, unit, received, resolved in rows
+                }
+            )
     return out
 
 
-async def _store(db: Database, *, source: str, mapped: list[MappedRecord]) -> SyncOut:
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+async def _store(
+    db: Database, *, source: str, mapped: list[MappedRecord], claim: VerifiedRequest | None
+) -> SyncOut:
     items: list[dict[str, Any]] = []
     owners: list[tuple[int, int]] = []  # (record index, event index within the record)
     for index, record in enumerate(mapped):
@@ -70,7 +105,7 @@ async def _store(db: Database, *, source: str, mapped: list[MappedRecord]) -> Sy
     per_event: dict[tuple[int, int], ItemOutcome] = {}
     if items:
         ctx = ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds)
-        outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx)
+        outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx, claim=claim)
         for result in outcome.results:
             per_event[owners[result.index]] = result
     results = [
@@ -107,7 +142,7 @@ def _record_result(index: int, record: MappedRecord, outcomes: list[ItemOutcome]
     stored = [o.result for o in outcomes if o.result in ("accepted", "duplicate")]
     kind: RecordResultKind
     if not stored:
-        kind = "invalid"
+        kind = "partial" if record.ignored else "invalid"
     elif errors:
         kind = "partial"
     elif "accepted" in stored:
@@ -120,17 +155,28 @@ def _record_result(index: int, record: MappedRecord, outcomes: list[ItemOutcome]
 
 
 def _answer(success_code: str, results: list[RecordResult]) -> SyncOut:
+    """The summary national clients read: ``error_code`` and a Vietnamese ``message``.
+
+    Success (every record stored, some perhaps partially) says "thành công", which one client
+    looks for in the message (docs/dvcqg.md, Thanh Hóa); when every record was already stored it
+    also says "đã tồn tại", the portal's "already exists". A failure never contains
+    "thành công" (not even as "không thành công").
+    """
     counts = {k: sum(r.result == k for r in results) for k in ("accepted", "duplicate")}
     partial = sum(r.result == "partial" for r in results)
     invalid = sum(r.result == "invalid" for r in results)
     events = [e.result for r in results for e in r.events]
     total = len(results)
     if invalid == 0:
-        code, head = success_code, "success"
+        code = success_code
+        head = "Đồng bộ thành công"
+        if total and counts["duplicate"] == total:
+            head = "Hồ sơ đã tồn tại, không có thay đổi; đồng bộ thành công"
+        head += " (success)"
     elif invalid < total:
-        code, head = SOME_INVALID, "some records could not be stored"
+        code, head = SOME_INVALID, "Đồng bộ lỗi một phần (some records could not be stored)"
     else:
-        code, head = NONE_STORED, "no record could be stored"
+        code, head = NONE_STORED, "Đồng bộ thất bại (no record could be stored)"
     message = (
         f"{head}: {total} records, {counts['accepted']} accepted, {counts['duplicate']} "
         f"duplicate, {partial} partial, {invalid} invalid"

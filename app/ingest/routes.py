@@ -8,9 +8,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.auth.deps import Credential, Principal, admit, read_credential, require_scope, resolve
+from app.auth.deps import Principal, require_scope
 from app.auth.keys import Scope
-from app.db import Database, get_database, pooled_driver
+from app.db import Database, get_database
 from app.errors import (
     AUTH_RESPONSES,
     UNPROCESSABLE_RESPONSES,
@@ -74,28 +74,18 @@ def validation_context(db: Database) -> ValidationContext:
 )
 async def push_event(
     request: Request,
-    credential: Credential = Depends(read_credential),
+    principal: Principal = Depends(require_scope(Scope.ingest)),
     db: Database = Depends(get_database),
 ) -> Any:
-    # The key is looked up here rather than by ``require_scope``: on PostgreSQL on the same
-    # pooled connection that then stores the event (docs/performance.md, "Single POST").
-    # Same checks in the same order: token, key, scope, signature, then the body.
-    ctx = validation_context(db)
-    if db.dialect == "postgresql":
-        async with pooled_driver(db) as driver:
-            principal = await resolve(request, db, credential, driver)
-            await admit(request, principal, Scope.ingest)
-            body = await read_event(request)
-            if not principal.signing:
-                outcome = await service.ingest_one(
-                    db, driver, source=principal.source, item=body, ctx=ctx
-                )
-                return acknowledge(outcome)
-    else:
-        principal = await admit(request, await resolve(request, db, credential), Scope.ingest)
-        body = await read_event(request)
-    # A signed request's id is recorded with its event: the session path (``ingest``).
-    return acknowledge(await service.ingest(db, source=principal.source, items=[body], ctx=ctx))
+    body = await read_event(request)
+    outcome = await service.ingest(
+        db,
+        source=principal.source,
+        items=[body],
+        ctx=validation_context(db),
+        claim=principal.signed_request,
+    )
+    return acknowledge(outcome)
 
 
 async def read_event(request: Request) -> dict[str, Any]:
@@ -150,7 +140,11 @@ async def push_batch(
             f"a batch holds at most {db.settings.max_batch} events; this one has {len(events)}"
         )
     outcome = await service.ingest(
-        db, source=principal.source, items=events, ctx=validation_context(db)
+        db,
+        source=principal.source,
+        items=events,
+        ctx=validation_context(db),
+        claim=principal.signed_request,
     )
     # Written straight to JSON (``BatchOut``'s shape, documented by ``response_model``): a
     # model per item cost ~5 µs per event to build, validate and dump.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -155,27 +156,13 @@ class EventIn(BaseModel):
         ).hexdigest()
 
     def to_fold_event(self, source: str) -> FoldEvent:
-        """The event as the fold reads it (built field by field: this runs per event)."""
-        return FoldEvent(
-            source,
-            self.event_id,
-            self.dossier_code,
-            self.status,
-            self.occurred_at,
-            self.unit_code,
-            self.procedure_code,
-            self.sector_code,
-            self.channel.value if self.channel else None,
-            self.received_at,
-            self.due_at,
-            self.components_total,
-            self.components_digitized,
-            self.result_digitized,
-            self.result_signed,
-            self.fee_required,
-            self.paid_online,
-        )
+        """The event as the fold reads it: ``FoldEvent``'s fields taken by name."""
+        values = {name: getattr(self, name) for name in _FOLD_FIELDS}
+        values["channel"] = self.channel.value if self.channel else None
+        return FoldEvent(source=source, **values)
 
+
+_FOLD_FIELDS = tuple(f.name for f in dataclasses.fields(FoldEvent) if f.name != "source")
 
 _HASHED_FIELDS = tuple(sorted(EventIn.model_fields))
 

@@ -14,15 +14,13 @@ condition over the dossiers of its basis, evaluated by the database from those c
 They are maintained as a *delta* whenever dossier rows are written: the contribution of the
 rows before the write is subtracted and that of the rows after it added, in the same
 transaction (on PostgreSQL in the same statement as the dossier upsert, see
-``pg_upsert_with_rollups``). A change of the working-day calendar changes the working-day
+``app/storage/postgres.py``). A change of the working-day calendar changes the working-day
 figures of the dossiers it spans; ``calendar.py`` re-counts those the same way. ``rebuild``
 recounts everything (after a bulk load that bypassed the app, or from the CLI).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
@@ -34,28 +32,23 @@ from sqlalchemy import (
     String,
     Table,
     case,
-    cast,
-    column,
     delete,
     func,
     literal,
-    literal_column,
     or_,
     select,
-    table,
-    text,
     true,
     union_all,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnClause, ColumnElement
-from sqlalchemy.sql.visitors import iterate, replacement_traverse
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import replacement_traverse
 
-from app.db import Base, dialect_insert, dialect_of
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis, Span, intake_basis, resolution_basis
 from app.reference.workdays import working_days_sql
+from app.storage.sql import latest, month_start, sql_of
+from app.tables import Base
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
 RESOLUTION_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.resolution)
@@ -112,7 +105,6 @@ rollup_days = Table(
     Column("n", Integer, nullable=False),
 )
 
-
 # The histogram of net processing days (receipt to resolution less the working days waited
 # on the citizen, ``wait_days``), like ``metric_rollup_days``.
 rollup_net_days = Table(
@@ -124,12 +116,6 @@ rollup_net_days = Table(
     Column("days", Integer, primary_key=True),
     Column("n", Integer, nullable=False),
 )
-
-
-def month_start(day: Any, dialect: str) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return cast(func.date_trunc("month", day), Date)
-    return func.date(day, "start of month")
 
 
 def _on(source: Any, expression: Any) -> Any:
@@ -149,12 +135,7 @@ def _flag(condition: ColumnElement[bool], sign: Any) -> ColumnElement[int]:
     return case((condition, sign), else_=0)
 
 
-def latest(dialect: str, *days: Any) -> ColumnElement[Any]:
-    """The latest of some dates (NULL if any is NULL: callers require them all)."""
-    return func.greatest(*days) if dialect == "postgresql" else func.max(*days)
-
-
-def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
+def per_dossier(source: Any, sign: Any) -> tuple[Any, Any, Any]:
     """Each dossier's signed contribution to the sums (a row per day it moves a sum on), and
     to the processing-day histograms (gross, and net of the working days waited on the
     citizen); ``source`` has the ``dossiers`` columns."""
@@ -187,9 +168,7 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
         *(
             part(day, where, {column: sign})
             for name, (entries, exits) in BACKLOG_ROLLUPS.items()
-            for day, where, column in _backlog_moves(
-                source, COUNTS[name].span, entries, exits, dialect
-            )
+            for day, where, column in _backlog_moves(source, COUNTS[name].span, entries, exits)
         ),
     ]
     days = working_days_sql(source.c.received_date, source.c.resolved_date)
@@ -214,9 +193,7 @@ def _per_dossier(source: Any, sign: Any, dialect: str) -> tuple[Any, Any, Any]:
     return union_all(*parts), histogram, net_histogram
 
 
-def _backlog_moves(
-    source: Any, span: Span | None, entries: str, exits: str, dialect: str
-) -> list[Any]:
+def _backlog_moves(source: Any, span: Span | None, entries: str, exits: str) -> list[Any]:
     """The (day, condition, column) of a dossier's entry into a backlog state and of its exit
     (the entry on the receipt day is the intake part's ``received``)."""
     assert span is not None and len(span.through) == 1, "a rollup needs one ending instant"
@@ -224,17 +201,17 @@ def _backlog_moves(
     through = source.c[DATE_OF[span.through[0]]]
     moves = []
     if entries != "received":
-        moves.append((latest(dialect, *after), [a.is_not(None) for a in after], entries))
+        moves.append((latest(*after), [a.is_not(None) for a in after], entries))
     ends = [*after, through]
-    moves.append((latest(dialect, *ends), [e.is_not(None) for e in ends], exits))
+    moves.append((latest(*ends), [e.is_not(None) for e in ends], exits))
     return moves
 
 
-def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -> Any:
+def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str]) -> Any:
     """The rows of ``inner`` summed per (day, unit, keys) and per (month, unit, keys), zero
     sums left out."""
     parts = []
-    for span, day in ((DAY, inner.c.day), (MONTH, month_start(inner.c.day, dialect))):
+    for span, day in ((DAY, inner.c.day), (MONTH, month_start(inner.c.day))):
         key_columns = [day, inner.c.unit_code, *(inner.c[k] for k in keys)]
         totals = [func.sum(inner.c[s]) for s in sums]
         parts.append(
@@ -251,47 +228,44 @@ def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str], dialect: str) -
     return union_all(*parts).subquery("spans")
 
 
-def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, dialect: str) -> Any:
+def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, insert: Any) -> Any:
     """INSERT the summed spans into ``target``, adding them to rows that exist (in key order,
     so concurrent writers lock rollup rows in the same order)."""
     names = ["span", "day", "unit_code", *keys, *sums]
     # SQLite needs a WHERE in an upsert's SELECT (else its ON CONFLICT parses as a join's ON)
     source = select(*(spans.c[n] for n in names)).where(true())
     source = source.order_by(*(spans.c[n] for n in ["span", "day", "unit_code", *keys]))
-    insert = dialect_insert(dialect)(target).from_select(names, source)
-    return insert.on_conflict_do_update(
+    stmt = insert(target).from_select(names, source)
+    return stmt.on_conflict_do_update(
         index_elements=["span", "day", "unit_code", *keys],
-        set_={s: target.c[s] + insert.excluded[s] for s in sums},
+        set_={s: target.c[s] + stmt.excluded[s] for s in sums},
     )
 
 
-def delta_statements(source: Any, sign: Any, dialect: str) -> list[Any]:
-    """The statements adding ``sign`` × the contributions of the dossiers in ``source``."""
-    sums_rows, histogram_rows, net_rows = _per_dossier(source, sign, dialect)
-    return _inserts(
+def delta_statements(source: Any, sign: Any, insert: Any) -> list[Any]:
+    """The statements adding ``sign`` × the contributions of the dossiers in ``source``;
+    ``insert``: the database's INSERT construct (``DialectSql.insert``)."""
+    sums_rows, histogram_rows, net_rows = per_dossier(source, sign)
+    return inserts(
         sums_rows.cte("contributions"),
         histogram_rows.cte("processing"),
+        insert,
         net_rows.cte("processing_net"),
-        dialect,
     )
 
 
-def _inserts(contributions: Any, processing: Any, processing_net: Any, dialect: str) -> list[Any]:
-    """The rollup INSERTs of per-dossier contributions and processing-day rows (gross, net)."""
+def inserts(contributions: Any, processing: Any, insert: Any, processing_net: Any) -> list[Any]:
+    """The rollup INSERTs of per-dossier contributions and processing-day rows (gross, and
+    net of the waits on the citizen)."""
     return [
-        _add(rollups, [], SUMS, _spans(contributions, [], SUMS, dialect), dialect),
-        _add(rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"], dialect), dialect),
-        _add(
-            rollup_net_days,
-            ["days"],
-            ["n"],
-            _spans(processing_net, ["days"], ["n"], dialect),
-            dialect,
-        ),
+        _add(rollups, [], SUMS, _spans(contributions, [], SUMS), insert),
+        _add(rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"]), insert),
+        _add(rollup_net_days, ["days"], ["n"], _spans(processing_net, ["days"], ["n"]), insert),
     ]
 
 
-def _dossiers_where(*where: ColumnElement[bool]) -> Any:
+def dossiers_where(*where: ColumnElement[bool]) -> Any:
+    """The ``dossiers`` rows meeting ``where``, as a source for ``delta_statements``."""
     return select(D.__table__).where(*where).subquery("dossier_rows")
 
 
@@ -302,33 +276,9 @@ async def add_contributions(
 
     Called with -1 before those dossiers change and +1 after (SQLite's ingest, calendar
     changes): the rollups then move by exactly the change."""
-    dialect = dialect_of(session)
-    for stmt in delta_statements(_dossiers_where(*where), literal(sign, Integer), dialect):
+    insert = sql_of(session).insert
+    for stmt in delta_statements(dossiers_where(*where), literal(sign, Integer), insert):
         await session.execute(stmt)
-
-
-@functools.lru_cache(maxsize=4)
-def _sqlite_delta_sql(sign: int) -> tuple[str, ...]:
-    """SQLite: the delta statements for the dossiers whose codes are the JSON array
-    ``:codes``, compiled once (building and compiling them per batch cost more than running
-    them)."""
-    from sqlalchemy.dialects import sqlite
-
-    each = func.json_each(literal_column(":codes")).table_valued("value")
-    codes = select(each.c.value)
-    source = _dossiers_where(D.code.in_(codes))
-    dialect: Any = sqlite.dialect()
-    return tuple(
-        str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        for stmt in delta_statements(source, literal(sign, Integer), "sqlite")
-    )
-
-
-async def add_code_contributions(session: AsyncSession, codes: Sequence[str], sign: int) -> None:
-    """SQLite: ``add_contributions`` for the dossiers with these codes (PostgreSQL moves the
-    rollups inside the dossier upsert: ``pg_upsert_with_rollups``)."""
-    for sql in _sqlite_delta_sql(sign):
-        await session.execute(text(sql), {"codes": json.dumps(list(codes))})
 
 
 def spanning(day: date) -> list[ColumnElement[bool]]:
@@ -341,11 +291,10 @@ def spanning(day: date) -> list[ColumnElement[bool]]:
 
 
 async def hold_dossier_writers(session: AsyncSession) -> None:
-    """PostgreSQL: make writers of ``dossiers`` wait until this transaction ends (those in
-    flight finish first), so none computes its rollup delta from a calendar or a rollup that
-    is being recounted. SQLite has a single writer already."""
-    if dialect_of(session) == "postgresql":
-        await session.execute(text("LOCK TABLE dossiers IN SHARE ROW EXCLUSIVE MODE"))
+    """Make writers of ``dossiers`` wait until this transaction ends (those in flight finish
+    first), so none computes its rollup delta from a calendar or a rollup that is being
+    recounted."""
+    await sql_of(session).hold_dossier_writers(session)
 
 
 async def recount(
@@ -365,10 +314,14 @@ async def recount(
 async def rebuild(session: AsyncSession) -> None:
     """Recount the rollups from every dossier."""
     await hold_dossier_writers(session)
-    await session.execute(delete(rollups))
-    await session.execute(delete(rollup_days))
-    await session.execute(delete(rollup_net_days))
-    await add_contributions(session, [true()], 1)
+    for stmt in rebuild_statements(sql_of(session).insert):
+        await session.execute(stmt)
+
+
+def rebuild_statements(insert: Any) -> list[Any]:
+    """Empty the rollups, then count every dossier into them."""
+    every = delta_statements(dossiers_where(true()), literal(1, Integer), insert)
+    return [delete(rollups), delete(rollup_days), delete(rollup_net_days), *every]
 
 
 async def missing(session: AsyncSession) -> bool:
@@ -378,73 +331,3 @@ async def missing(session: AsyncSession) -> bool:
     if has_rollups is not None:
         return False
     return await session.scalar(select(literal(1)).select_from(D).limit(1)) is not None
-
-
-# --- PostgreSQL: the delta in the same statement as the dossier upsert -------------------------
-
-
-def _pg_sql(stmt: Any) -> str:
-    dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
-    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-@functools.lru_cache(maxsize=8)
-def pg_upsert_with_rollups(upsert_sql: str, code_param: str) -> str:
-    """The dossier upsert ``upsert_sql`` (``INSERT INTO dossiers … ON CONFLICT …``) made one
-    statement with the rollup delta: ``old`` reads the rows before the upsert (every part of a
-    statement sees the same snapshot), ``new`` is what the upsert wrote (RETURNING), and the
-    rollups move by new − old. ``code_param`` is the SQL of the upserted codes as ``text[]``.
-    """
-    names = [c.name for c in D.__table__.columns]
-    changes = table("changes", *(column(n) for n in [*names, "sign"]))
-    for name in names:  # typed columns, so the conditions compile as over ``dossiers``
-        changes.c[name].type = D.__table__.c[name].type
-    sums_rows, histogram_rows, net_rows = _per_dossier(changes, changes.c.sign, "postgresql")
-    contributions = table(
-        "contributions",
-        column("unit_code", String()),
-        column("day", Date()),
-        *(column(n, Integer()) for n in SUMS),
-    )
-    processing = table(
-        "processing",
-        column("unit_code", String()),
-        column("day", Date()),
-        column("days", Integer()),
-        column("n", Integer()),
-    )
-    processing_net = table(
-        "processing_net",
-        column("unit_code", String()),
-        column("day", Date()),
-        column("days", Integer()),
-        column("n", Integer()),
-    )
-    statements = _inserts(contributions, processing, processing_net, "postgresql")
-    cols = ", ".join(names)
-    counted = sorted(
-        {
-            element.name
-            for stmt in (sums_rows, histogram_rows, net_rows)
-            for element in iterate(stmt)
-            if isinstance(element, ColumnClause) and element.table is changes
-        }
-        - {"sign"}
-    )
-    counted_list = ", ".join(counted)
-
-    ctes = [
-        f"old AS (SELECT {cols} FROM dossiers WHERE code = ANY({code_param}))",
-        f"new AS ({upsert_sql} RETURNING {cols})",
-        f"pairs AS (SELECT {cols}, -1 AS sign FROM old UNION ALL SELECT {cols}, 1 FROM new)",
-        # a dossier whose counted columns did not change moves no sum: left out
-        f"changes AS (SELECT * FROM pairs WHERE code IN (SELECT code FROM pairs GROUP BY code "
-        f"HAVING count(*) = 1 OR count(DISTINCT ({counted_list})) = 2))",
-        # each dossier's contributions computed once, summed per day and per month below
-        f"contributions AS ({_pg_sql(sums_rows)})",
-        f"processing AS ({_pg_sql(histogram_rows)})",
-        f"processing_net AS ({_pg_sql(net_rows)})",
-    ]
-    for i, stmt in enumerate(statements[:-1]):
-        ctes.append(f"r{i} AS ({_pg_sql(stmt)} RETURNING 1)")
-    return f"WITH {', '.join(ctes)} {_pg_sql(statements[-1])}"

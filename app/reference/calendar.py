@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.db import chunks, dialect_insert, dialect_of, utcnow
+from app.db import chunks, utcnow
 from app.dossiers import derive
 from app.errors import NotFound
 from app.metrics import rollups
@@ -39,7 +39,7 @@ async def fill_work_days(*, session: AsyncSession) -> int:
     rows = calendar_rows(overrides)
     await session.execute(delete(WorkDay))
     for part in chunks(rows, 5000):
-        await session.execute(dialect_insert(dialect_of(session))(WorkDay), part)
+        await session.execute(insert(WorkDay), part)
     await rollups.rebuild(session)  # their working-day figures follow the new calendar
     return len(rows)
 

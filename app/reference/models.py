@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.tables import Base, UTCDateTime, utcnow
 
 
 class Unit(Base):

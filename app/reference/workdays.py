@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db import Base
 from app.errors import Unprocessable
+from app.tables import Base
 
 FIRST_DAY = date(1990, 1, 1)
 LAST_DAY = date(2100, 12, 31)

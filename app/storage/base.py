@@ -1,0 +1,100 @@
+"""What the write path asks of a database: one small interface, one module per database.
+
+The ingest service (``app/ingest/service.py``) and the fold's storage side
+(``app/dossiers/service.py``) are written against ``Storage`` and ``WriteTx`` only; each
+database spells the statements its own way in its module (``postgres.py``, ``sqlite.py``).
+The module is chosen once, when the ``Database`` is built (``app.storage.build_storage``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from app.dossiers.fold import DossierState, FoldEvent
+
+
+class RetryableConflict(Exception):
+    """Two transactions collided (deadlock, serialization failure): run the whole one again.
+
+    Raised by ``Storage.write`` in place of the database's own error."""
+
+
+@dataclass
+class Inserted:
+    """What ``WriteTx.insert_events`` did: the ids it stored, and the body hashes already
+    stored under the ids it did not (a duplicate when equal, a conflict when not)."""
+
+    ids: set[str]
+    stored: dict[str, str] = field(default_factory=dict)
+
+
+class WriteTx(Protocol):
+    """One write transaction: committed when ``Storage.write``'s block ends without error."""
+
+    async def record_request(self, source: str, msg_id: str, *, prune_before: datetime) -> bool:
+        """Record a signed request's id (and forget those seen before ``prune_before``);
+        False when the id was recorded already (a replay)."""
+        ...
+
+    async def insert_events(self, source: str, rows: Sequence[tuple[Any, ...]]) -> Inserted:
+        """Store events not stored yet; ``rows`` in ``columns.EVENT_COLUMNS`` order, with
+        distinct event ids of this ``source``."""
+        ...
+
+    async def lock_dossiers(self, codes: Sequence[str]) -> None:
+        """Serialise writers of these dossiers until the transaction ends."""
+        ...
+
+    async def register_reference(self, units: Sequence[str], procedures: Sequence[str]) -> None:
+        """Codes never seen before become unregistered units and procedures."""
+        ...
+
+    async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:
+        """The stored fold states of these dossiers (none for a new one)."""
+        ...
+
+    async def load_events(self, codes: Sequence[str]) -> dict[str, list[FoldEvent]]:
+        """Every stored event of these dossiers."""
+        ...
+
+    async def upsert_dossiers(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write these ``dossiers`` rows and move the metric rollups by their change."""
+        ...
+
+    async def dossier_codes(self) -> list[str]:
+        """The code of every dossier that has events."""
+        ...
+
+    async def rebuild_rollups(self) -> None:
+        """Recount the metric rollups from every dossier."""
+        ...
+
+    async def fetch(self, stmt: Any) -> list[tuple[Any, ...]]:
+        """The rows of a SELECT (SQLAlchemy core) of reference data: the procedures'
+        statutory durations and the calendar, for ``app/dossiers/derive.py``."""
+        ...
+
+
+class Storage(Protocol):
+    """One database, as the write path and a few SQL builders see it."""
+
+    name: str  # the SQLAlchemy dialect name, for messages and tests
+
+    def write(self) -> AbstractAsyncContextManager[WriteTx]:
+        """A write transaction (raises ``RetryableConflict`` when it should be run again)."""
+        ...
+
+    def write_guard(self) -> AbstractAsyncContextManager[None]:
+        """Held around a write transaction opened elsewhere (a session): SQLite has one
+        writer, so this process's writers queue here rather than in the database."""
+        ...
+
+    async def api_key(self, key_hash: str) -> Mapping[str, Any] | None:
+        """The live (unrevoked) ``api_keys`` row with this hash, every column by name."""
+        ...
+
+    async def dispose(self) -> None: ...

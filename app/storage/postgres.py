@@ -1,0 +1,444 @@
+"""PostgreSQL: the write path on a pool of asyncpg connections of its own.
+
+Why its own pool rather than the engine's: the write path needs no ORM and no SQLAlchemy
+statement machinery (for a single event they cost more than its statements,
+docs/performance.md), and a fixed set of connections that stay open keeps every
+connection's prepared statements warm; the engine's pool opened and closed overflow
+connections under load, each starting with a cold statement cache (docs/performance.md,
+"Single POST"). Reads, admin routes and migrations keep the engine. Driver errors are
+asyncpg's own: a deadlock becomes ``RetryableConflict`` here, a lost connection is a 503 in
+``app/errors.py``.
+
+Each statement sends a batch's columns as arrays (``unnest``), one statement per step
+whatever the batch size, so one event and a thousand run the same prepared statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import asyncpg  # type: ignore[import-untyped]
+import orjson
+from sqlalchemy import Column, Date, Integer, String, Table, column, table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.visitors import iterate
+
+import app.storage.columns as spec
+from app.auth.models import ApiKey
+from app.config import Settings
+from app.dossiers.fold import DossierState, FoldEvent
+from app.metrics import rollups
+from app.storage.base import Inserted, RetryableConflict
+from app.storage.sql import HOLD_WRITERS
+from app.tables import utcnow
+
+NAME = "postgresql"
+# asyncpg prepares a statement once per connection only if its text is at most this long
+# (default 15 KiB); the dossier upsert with its rollup deltas is longer.
+MAX_CACHED_STATEMENT = 256 * 1024
+_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# What a connection that died while idle in the pool (a server restart, a network reset)
+# raises on its first statement.
+_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
+
+
+def build_engine(url: str, settings: Settings) -> AsyncEngine:
+    """The engine of reads, admin routes and migrations (the write path has its own pool)."""
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_timeout_seconds,
+        pool_pre_ping=True,
+        # the most recently used connection first: its prepared statements (one set per
+        # connection) are warm, and the rest of the pool can sit idle
+        pool_use_lifo=True,
+        connect_args={"timeout": settings.db_timeout_seconds, "command_timeout": 60},
+    )
+
+
+# --- how columns travel ---------------------------------------------------------------------
+
+# Text columns travel as one string each, values joined by a control character that no
+# stored text can hold (codes refuse control characters, hashes are hex, JSON escapes them);
+# PostgreSQL splits it with ``string_to_array`` (NULL for the null mark). asyncpg's array
+# encoder pays two ``collections.abc`` checks per element: for a batch's text columns that
+# was ~40 µs per event in a profile; a join is ~0.1 µs per value.
+TEXT_SEP = "\x1f"
+TEXT_NULL = "\x1e"
+_ARRAY_TYPE = {
+    "timestamptz": "timestamptz[]",
+    "date": "date[]",
+    "bool": "bool[]",
+    "int": "int[]",
+    "text": "text[]",
+    "json": "text[]",
+}
+
+
+def text_column(values: Sequence[str | None]) -> str:
+    """A text column as one parameter: values joined, NULL as its mark."""
+    return TEXT_SEP.join([TEXT_NULL if v is None else v for v in values])
+
+
+def _payload_json(payload: Any) -> str:
+    """A JSON value as text (orjson; the stdlib for what orjson refuses)."""
+    try:
+        return orjson.dumps(payload).decode()
+    except TypeError:  # e.g. integers beyond 64 bits from a non-orjson parser
+        return json.dumps(payload)
+
+
+def _unnest_param(position: int, col: Column[Any]) -> str:
+    """The SQL of the ``unnest`` argument carrying column ``col`` as parameter ``position``."""
+    kind = spec.kind(col)
+    if kind in ("text", "json"):
+        return f"string_to_array(${position}::text, E'\\x1f', E'\\x1e')"
+    return f"${position}::{_ARRAY_TYPE[kind]}"
+
+
+def _column_params(cols: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """The parameters of ``_unnest_param`` for ``rows`` (values in ``cols`` order)."""
+    params: list[Any] = []
+    for col, values in zip(cols, zip(*rows, strict=True), strict=True):
+        kind = spec.kind(col)
+        if kind == "text":
+            params.append(text_column(values))
+        elif kind == "json":
+            params.append(text_column([_payload_json(v) for v in values]))
+        else:
+            params.append(list(values))
+    return params
+
+
+def _unnest(cols: Sequence[Column[Any]]) -> tuple[str, str]:
+    """``(select list, FROM clause)`` reading ``cols`` back from their array parameters."""
+    names = [c.name for c in cols]
+    args = ", ".join(_unnest_param(i, c) for i, c in enumerate(cols, start=1))
+    select_list = ", ".join(
+        f"t.{c.name}::json" if spec.kind(c) == "json" else f"t.{c.name}" for c in cols
+    )
+    return select_list, f"unnest({args}) AS t({', '.join(names)})"
+
+
+# --- the statements -------------------------------------------------------------------------
+
+# No ON CONFLICT: dossier_events is partitioned by month and its idempotency lives in
+# dossier_event_keys, kept by a BEFORE INSERT trigger that skips a row whose (source,
+# event_id) is stored already (migration 0006_event_partitions): RETURNING names the new ones.
+_EVENT_SELECT, _EVENT_FROM = _unnest(spec.EVENT_COLUMNS)
+_INSERT_EVENTS = (
+    f"INSERT INTO {spec.EVENT_TABLE.name} ({', '.join(spec.EVENT_NAMES)}) "
+    f"SELECT {_EVENT_SELECT} FROM {_EVENT_FROM} RETURNING event_id"
+)
+_STORED_HASHES = (
+    "SELECT event_id, body_hash FROM dossier_event_keys "
+    "WHERE source = $1 AND event_id = ANY($2::text[])"
+)
+_LOCK = (
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS s"
+)
+_REGISTER_REFERENCE = """
+WITH new_units AS (
+    INSERT INTO units (code, registered, created_at, updated_at)
+    SELECT t.c, false, $3, $3 FROM unnest($1::text[]) AS t(c)
+    WHERE NOT EXISTS (SELECT 1 FROM units WHERE units.code = t.c)
+    ON CONFLICT (code) DO NOTHING
+)
+INSERT INTO procedures (code, registered, created_at, updated_at)
+SELECT t.c, false, $3, $3 FROM unnest($2::text[]) AS t(c)
+WHERE NOT EXISTS (SELECT 1 FROM procedures WHERE procedures.code = t.c)
+ON CONFLICT (code) DO NOTHING
+"""
+_LOAD_STATES = (
+    f"SELECT {', '.join(c.name for c in spec.STATE_COLUMNS)} FROM {spec.DOSSIER_TABLE.name} "
+    "WHERE code = ANY($1::text[])"
+)
+_LOAD_EVENTS = (
+    f"SELECT {', '.join(c.name for c in spec.FOLD_EVENT_COLUMNS)} FROM {spec.EVENT_TABLE.name} "
+    "WHERE dossier_code = ANY($1::text[])"
+)
+_DOSSIER_CODES = f"SELECT DISTINCT dossier_code FROM {spec.EVENT_TABLE.name}"
+_PRUNE_REQUESTS = "DELETE FROM signed_requests WHERE seen_at < $1"
+_RECORD_REQUEST = (
+    "INSERT INTO signed_requests (source, msg_id, seen_at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (source, msg_id) DO NOTHING RETURNING msg_id"
+)
+_KEY_TABLE = cast(Table, ApiKey.__table__)
+_API_KEY = (
+    f"SELECT {', '.join(c.name for c in _KEY_TABLE.columns)} FROM {_KEY_TABLE.name} "
+    "WHERE key_hash = $1 AND revoked_at IS NULL"
+)
+_KEY_JSON = frozenset(c.name for c in _KEY_TABLE.columns if spec.kind(c) == "json")
+
+
+def lock_key(code: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL advisory locks on a dossier code."""
+    return int.from_bytes(
+        hashlib.blake2b(code.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def _sql(stmt: Any) -> str:
+    dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert_dossiers(names: tuple[str, ...]) -> str:
+    """The dossier upsert of rows with these columns, in one statement with its rollup
+    delta: ``old`` reads the rows before the upsert (every part of a statement sees the same
+    snapshot), ``new`` is what the upsert wrote (RETURNING), and the rollups move by
+    new − old (the conditions of ``rollups.per_dossier``, over ``changes``)."""
+    cols = [spec.DOSSIER_TABLE.c[n] for n in names]
+    select_list, from_clause = _unnest(cols)
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "code")
+    upsert = (
+        f"INSERT INTO dossiers ({', '.join(names)}) SELECT {select_list} FROM {from_clause} "
+        f"ON CONFLICT (code) DO UPDATE SET {updates}"
+    )
+    code_param = _unnest_param(names.index("code") + 1, spec.DOSSIER_TABLE.c.code)
+
+    all_names = spec.DOSSIER_NAMES
+    changes = table("changes", *(column(n) for n in [*all_names, "sign"]))
+    for name in all_names:  # typed columns, so the conditions compile as over ``dossiers``
+        changes.c[name].type = spec.DOSSIER_TABLE.c[name].type
+    sums_rows, histogram_rows, net_rows = rollups.per_dossier(changes, changes.c.sign)
+    contributions = table(
+        "contributions",
+        column("unit_code", String()),
+        column("day", Date()),
+        *(column(n, Integer()) for n in rollups.SUMS),
+    )
+    processing = table(
+        "processing",
+        column("unit_code", String()),
+        column("day", Date()),
+        column("days", Integer()),
+        column("n", Integer()),
+    )
+    processing_net = table(
+        "processing_net",
+        column("unit_code", String()),
+        column("day", Date()),
+        column("days", Integer()),
+        column("n", Integer()),
+    )
+    statements = rollups.inserts(contributions, processing, pg_insert, processing_net)
+    every = ", ".join(all_names)
+    counted = sorted(
+        {
+            element.name
+            for stmt in (sums_rows, histogram_rows, net_rows)
+            for element in iterate(stmt)
+            if isinstance(element, ColumnClause) and element.table is changes
+        }
+        - {"sign"}
+    )
+    ctes = [
+        f"old AS (SELECT {every} FROM dossiers WHERE code = ANY({code_param}))",
+        f"new AS ({upsert} RETURNING {every})",
+        f"pairs AS (SELECT {every}, -1 AS sign FROM old UNION ALL SELECT {every}, 1 FROM new)",
+        # a dossier whose counted columns did not change moves no sum: left out
+        "changes AS (SELECT * FROM pairs WHERE code IN (SELECT code FROM pairs GROUP BY code "
+        f"HAVING count(*) = 1 OR count(DISTINCT ({', '.join(counted)})) = 2))",
+        # each dossier's contributions computed once, summed per day and per month below
+        f"contributions AS ({_sql(sums_rows)})",
+        f"processing AS ({_sql(histogram_rows)})",
+        f"processing_net AS ({_sql(net_rows)})",
+    ]
+    for i, stmt in enumerate(statements[:-1]):
+        ctes.append(f"r{i} AS ({_sql(stmt)} RETURNING 1)")
+    return f"WITH {', '.join(ctes)} {_sql(statements[-1])}"
+
+
+def _fold_event(row: Any) -> FoldEvent:
+    """A FoldEvent from a row in ``FOLD_EVENT_NAMES`` order (positional: no look-ups)."""
+    return spec.fold_event(tuple(row))
+
+
+class PostgresTx:
+    """One write transaction on one asyncpg connection."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def record_request(self, source: str, msg_id: str, *, prune_before: datetime) -> bool:
+        await self.conn.execute(_PRUNE_REQUESTS, prune_before)
+        return await self.conn.fetchval(_RECORD_REQUEST, source, msg_id, utcnow()) is not None
+
+    async def insert_events(self, source: str, rows: Sequence[tuple[Any, ...]]) -> Inserted:
+        if not rows:
+            return Inserted(set())
+        params = _column_params(spec.EVENT_COLUMNS, rows)
+        ids = {r[0] for r in await self.conn.fetch(_INSERT_EVENTS, *params)}
+        at = spec.EVENT_NAMES.index("event_id")
+        others = [row[at] for row in rows if row[at] not in ids]
+        stored = dict(await self.conn.fetch(_STORED_HASHES, source, others)) if others else {}
+        return Inserted(ids, stored)
+
+    async def lock_dossiers(self, codes: Sequence[str]) -> None:
+        # in key order, so two writers of the same dossiers cannot deadlock on them
+        if codes:
+            await self.conn.execute(_LOCK, sorted({lock_key(c) for c in codes}))
+
+    async def register_reference(self, units: Sequence[str], procedures: Sequence[str]) -> None:
+        await self.conn.execute(_REGISTER_REFERENCE, list(units), list(procedures), utcnow())
+
+    async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:
+        out: dict[str, DossierState] = {}
+        for record in await self.conn.fetch(_LOAD_STATES, sorted(codes)):
+            state = DossierState.from_row(record)
+            out[state.code] = state
+        return out
+
+    async def load_events(self, codes: Sequence[str]) -> dict[str, list[FoldEvent]]:
+        out: dict[str, list[FoldEvent]] = defaultdict(list)
+        for row in await self.conn.fetch(_LOAD_EVENTS, sorted(codes)):
+            event = _fold_event(row)
+            out[event.dossier_code].append(event)
+        return out
+
+    async def upsert_dossiers(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        rows = sorted(rows, key=lambda r: r["code"])  # same lock order in every writer
+        names = tuple(n for n in spec.DOSSIER_NAMES if n in rows[0])
+        cols = [spec.DOSSIER_TABLE.c[n] for n in names]
+        params = _column_params(cols, [[row[n] for n in names] for row in rows])
+        await self.conn.execute(_upsert_dossiers(names), *params)
+
+    async def dossier_codes(self) -> list[str]:
+        return [r[0] for r in await self.conn.fetch(_DOSSIER_CODES)]
+
+    async def rebuild_rollups(self) -> None:
+        await self.conn.execute(HOLD_WRITERS)
+        for stmt in rollups.rebuild_statements(pg_insert):
+            await self.conn.execute(_sql(stmt))
+
+    async def fetch(self, stmt: Any) -> list[tuple[Any, ...]]:
+        return [tuple(record) for record in await self.conn.fetch(_sql(stmt))]
+
+
+async def _release(pool: Any, conn: Any) -> None:
+    """Back to the pool; a connection that cannot be reset is closed by the pool instead
+    (its error is not the caller's: the request's own outcome stands)."""
+    with contextlib.suppress(Exception):
+        await pool.release(conn)
+
+
+async def _no_reset(_: Any) -> None:
+    """Nothing to reset when a connection goes back: the write path keeps no session state
+    (its locks are transaction-scoped), and asyncpg rolls back a transaction left open."""
+
+
+class PostgresStorage:
+    name = NAME
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.settings = settings
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+
+    async def pool(self) -> Any:
+        """The pool, opened on first use (so the app starts while the database is down)."""
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=0,  # connections open on demand, then stay open
+                        max_size=self.settings.db_pool_size,
+                        max_inactive_connection_lifetime=0,
+                        reset=_no_reset,
+                        timeout=self.settings.db_timeout_seconds,
+                        command_timeout=60,
+                        max_cacheable_statement_size=MAX_CACHED_STATEMENT,
+                    )
+        return self._pool
+
+    async def _first(self, statement: Any) -> tuple[Any, Any]:
+        """A pooled connection and the result of ``statement(conn)``, its first statement.
+
+        A connection that died while idle fails its first statement: it is dropped and the
+        statement tried once more on a fresh one (nothing ran on the dead one, so this is
+        safe); the pool's check on every checkout that SQLAlchemy does (a ping) is saved.
+        """
+        pool = await self.pool()
+        for attempt in (1, 2):
+            conn = await pool.acquire(timeout=self.settings.db_timeout_seconds)
+            try:
+                return conn, await statement(conn)
+            except _LOST:
+                await _release(pool, conn)
+                if attempt == 2:
+                    raise
+            except BaseException:
+                await _release(pool, conn)
+                raise
+        raise AssertionError("unreachable")
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[PostgresTx]:
+        pool = await self.pool()
+
+        async def begin(conn: Any) -> Any:
+            transaction = conn.transaction()
+            await transaction.start()
+            return transaction
+
+        conn, transaction = await self._first(begin)
+        try:
+            try:
+                yield PostgresTx(conn)
+            except BaseException:
+                with contextlib.suppress(Exception):  # a lost connection: dropped below
+                    await transaction.rollback()
+                raise
+            await transaction.commit()
+        except _RETRYABLE as exc:
+            raise RetryableConflict(type(exc).__name__) from exc
+        finally:
+            await _release(pool, conn)
+
+    @contextlib.asynccontextmanager
+    async def write_guard(self) -> AsyncIterator[None]:
+        yield  # PostgreSQL has many writers: they serialise on their rows and locks
+
+    async def api_key(self, key_hash: str) -> Mapping[str, Any] | None:
+        async def read(conn: Any) -> Any:
+            return await conn.fetchrow(_API_KEY, key_hash)
+
+        conn, record = await self._first(read)
+        await _release(await self.pool(), conn)
+        if record is None:
+            return None
+        row = dict(record)
+        for name in _KEY_JSON:
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+        return row
+
+    async def dispose(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()

@@ -1,0 +1,93 @@
+"""SQL that each database spells its own way.
+
+Constructs any statement may use (each compiles by its database's rule below, so a statement
+built once runs on either database), and ``sql_of(session)``: the INSERT construct and the
+writer lock of a session's database. Imports nothing of the app, so any module may use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy import Date, Table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
+
+
+class month_start(GenericFunction[Any]):
+    """The first day of the month of a date."""
+
+    type = Date()
+    inherit_cache = True
+
+
+class latest(GenericFunction[Any]):
+    """The latest of some dates (NULL if any is NULL)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(month_start, "postgresql")
+def _pg_month_start(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "sqlite")
+def _sqlite_month_start(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(latest, "postgresql")
+def _pg_latest(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(latest, "sqlite")
+def _sqlite_latest(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+class DialectSql(Protocol):
+    """The statements a database spells its own way, for code that writes through a
+    session (calendar changes, rollup rebuilds)."""
+
+    def insert(self, target: Table) -> Any:
+        """The database's ``INSERT`` construct, which has ``on_conflict_do_nothing`` and
+        ``on_conflict_do_update`` (typed ``Any``: SQLAlchemy gives the two no common type)."""
+        ...
+
+    async def hold_dossier_writers(self, session: AsyncSession) -> None:
+        """Make writers of ``dossiers`` wait until the session's transaction ends."""
+        ...
+
+
+class PostgresSql:
+    def insert(self, target: Table) -> Any:
+        return pg_insert(target)
+
+    async def hold_dossier_writers(self, session: AsyncSession) -> None:
+        await session.execute(text(HOLD_WRITERS))
+
+
+class SqliteSql:
+    def insert(self, target: Table) -> Any:
+        return sqlite_insert(target)
+
+    async def hold_dossier_writers(self, session: AsyncSession) -> None:
+        return None  # SQLite has a single writer already
+
+
+HOLD_WRITERS = "LOCK TABLE dossiers IN SHARE ROW EXCLUSIVE MODE"
+POSTGRES = PostgresSql()
+SQLITE = SqliteSql()
+
+
+def sql_of(session: AsyncSession) -> DialectSql:
+    """The statements of the session's database that it spells its own way."""
+    bind = session.bind
+    assert bind is not None, "sessions are always bound to an engine here"
+    return POSTGRES if bind.dialect.name == "postgresql" else SQLITE
