@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.reference.unit_map import UnitMapValue
+
 VAR_DIR = Path("var")
 DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{VAR_DIR / 'onestop.db'}"
 
@@ -72,10 +74,11 @@ class Settings(BaseSettings):
         description="National format: unit from the MaHoSo prefix (else DonViXuLy) or the "
         "other way round.",
     )
-    dvcqg_unit_map: dict[str, str] = Field(
+    dvcqg_unit_map: dict[str, UnitMapValue] = Field(
         default_factory=dict,
         description="National format: JSON object mapping a MaHoSo prefix or DonViXuLy value "
-        "to a unit code.",
+        "to a unit code, or to dated steps [{\"unit\": code, \"from\": \"YYYY-MM-DD\"}] "
+        "chosen by the dossier's receipt day (app/reference/unit_map.py).",
     )
     dvcqg_success_code: str = Field(
         default="0",

@@ -44,6 +44,20 @@ COMMUNE_NAMES = (
 # fmt: on
 OTHER_COMMUNES = ("Thị trấn Thanh Chương", "Thanh Đồng", "Thanh Ngọc")
 
+# The 2025 reorganisation (DOMAIN.md): from 1 July 2025 the districts are gone and their
+# communes merged; each new commune is named with the old communes (by index in
+# COMMUNE_NAMES, from 1) it took over. Thanh Chương's three communes became one.
+REORGANISED = date(2025, 7, 1)
+NEW_COMMUNES: tuple[tuple[str, range], ...] = (
+    ("Đô Lương", range(1, 7)),
+    ("Bạch Ngọc", range(7, 12)),
+    ("Văn Hiến", range(12, 17)),
+    ("Bạch Hà", range(17, 22)),
+    ("Thuần Trung", range(22, 28)),
+    ("Lương Sơn", range(28, 33)),
+)
+NEW_OTHER_COMMUNE = ("Thanh Chương", "007.00.50.H40")
+
 # sector code -> (name, share of late resolutions: "processing that misses its deadline in
 # some fields")
 SECTORS: dict[str, tuple[str, float]] = {
@@ -138,6 +152,37 @@ def _units() -> list[dict[str, Any]]:
 
 def commune_code(i: int) -> str:
     return f"{i:03d}.00.31.H40"
+
+
+def new_commune_code(i: int) -> str:
+    """The code of the ``i``-th new commune of NEW_COMMUNES (from 1)."""
+    return f"{i:03d}.00.50.H40"
+
+
+def _reorganise(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The units with their lives: the districts and their communes end on 30 June 2025, each
+    old commune naming the new commune that took it over; the new communes (under the
+    province) begin on 1 July 2025."""
+    ended = {"valid_to": (REORGANISED - timedelta(days=1)).isoformat()}
+    successor = {
+        commune_code(i): new_commune_code(n)
+        for n, (_, olds) in enumerate(NEW_COMMUNES, start=1)
+        for i in olds
+    }
+    successor |= {f"{i:03d}.00.32.H40": NEW_OTHER_COMMUNE[1] for i in range(1, 4)}
+    out = []
+    for unit in units:
+        if unit["level"] == "district":
+            unit = {**unit, **ended, "successor_code": None}
+        elif unit["code"] in successor:
+            unit = {**unit, **ended, "successor_code": successor[unit["code"]]}
+        out.append(unit)
+    begun = {"valid_from": REORGANISED.isoformat()}
+    for n, (name, _) in enumerate(NEW_COMMUNES, start=1):
+        out.append({**_unit(new_commune_code(n), f"UBND xã {name}", "commune", PROVINCE), **begun})
+    name, code = NEW_OTHER_COMMUNE
+    out.append({**_unit(code, f"UBND xã {name}", "commune", PROVINCE), **begun})
+    return out
 
 
 def _procedures(rng: random.Random) -> list[dict[str, Any]]:
@@ -361,8 +406,12 @@ def _channels(online: int, direct: int, postal: int, rng: random.Random) -> list
     return channels
 
 
-def build_demo(seed: int = 0) -> DemoData:
-    """The demo province for ``seed``; every seed reproduces the same report figures."""
+def build_demo(seed: int = 0, today: date | None = None) -> DemoData:
+    """The demo province for ``seed``; every seed reproduces the same report figures.
+
+    Its units go through the 2025 reorganisation (``_reorganise``); after the report's
+    months the dossiers run until ``today`` (default: today in Asia/Ho_Chi_Minh), the new
+    communes' from July 2025."""
     g = _Generator(seed)
     rng = g.rng
     communes = g.communes()
@@ -468,6 +517,65 @@ def build_demo(seed: int = 0) -> DemoData:
 
     for plan in q1 + spring + carried + noise:
         g.emit(plan)
+    # after the report, with a generator of its own so the report's dossiers stay the same
+    g.rng = random.Random(f"after-{seed}")
+    for plan in _after_the_report(g, today or datetime.now(ZONE).date()):
+        g.emit(plan)
     return DemoData(
-        units=_units(), procedures=g.procedures, events=g.events, expected=expected_figures()
+        units=_reorganise(_units()),
+        procedures=g.procedures,
+        events=g.events,
+        expected=expected_figures(),
     )
+
+
+AFTER_FIRST = date(2024, 6, 3)
+MONTHLY = 100  # dossiers a month in the Đô Lương area after the report (and 12 in Thanh Chương)
+
+
+def _after_the_report(g: _Generator, today: date) -> list[_Dossier]:
+    """Dossiers from June 2024 until a week before ``today``: by the old units until 30 June
+    2025, by the new communes after; online take-up and on-time handling improve slowly.
+    Those received in the last week are still open (nothing after ``today``)."""
+    rng = g.rng
+    settled = today - timedelta(days=7)
+    old_communes = g.communes()
+    old_others = [f"{i:03d}.00.32.H40" for i in range(1, len(OTHER_COMMUNES) + 1)]
+    new_communes = [new_commune_code(n) for n in range(1, len(NEW_COMMUNES) + 1)]
+    plans: list[_Dossier] = []
+    month = AFTER_FIRST.replace(day=1)
+    months = 0
+    while month <= today:
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        first = max(month, AFTER_FIRST)
+        last = min(following - timedelta(days=1), today - timedelta(days=1))
+        days = _working_days(first, last)
+        online_share = min(0.97, 0.86 + 0.004 * months)
+        for n in range(MONTHLY + 12 if days else 0):
+            area = "other" if n >= MONTHLY else "doluong"
+            if month < REORGANISED:
+                if area == "other":
+                    unit, level = rng.choice(old_others), "commune"
+                elif rng.random() < 0.15:
+                    unit, level = DISTRICT, "district"
+                else:
+                    unit, level = rng.choice(old_communes), "commune"
+            else:
+                unit = NEW_OTHER_COMMUNE[1] if area == "other" else rng.choice(new_communes)
+                # district procedures moved to the communes
+                level = "district" if rng.random() < 0.15 else "commune"
+            day = rng.choice(days)
+            channel = "online" if rng.random() < online_share else rng.choice(("direct", "postal"))
+            plan = _Dossier(unit, level, day, channel, "resolve")
+            if day > settled:
+                plan.fate = "open"
+            else:
+                plan.resolve_between = (day, min(day + timedelta(days=45), settled))
+                plan.result_digitized = rng.random() < 0.93
+                plan.digitized = "full" if rng.random() < 0.95 else "partial"
+                if rng.random() < 0.01:
+                    plan.fate = "withdraw"
+            plans.append(plan)
+        month = following
+        months += 1
+    return plans

@@ -21,9 +21,7 @@ from app.auth.deps import RequireRead
 from app.db import Database, get_database
 from app.dossiers.models import Dossier
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
-from app.metrics.service import check_dates
-from app.reference.models import Unit
-from app.reference.service import subtree_codes
+from app.metrics.service import check_dates, scope_of
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
@@ -126,9 +124,8 @@ async def export_dossiers(
     units: list[str] | None = None
     if unit is not None:
         async with db.read_sessionmaker() as session:
-            if await session.get(Unit, unit) is None:
-                raise NotFound(f"no unit with code '{unit}'")
-            units = await subtree_codes(session=session, root=unit)
+            scope = await scope_of(session, unit=unit, level=None, first=from_, last=to)
+            units = list(scope.unit_codes or ())
     return StreamingResponse(
         _csv_chunks(db, from_, to, units, limit),
         media_type=CSV_MEDIA_TYPE,

@@ -28,7 +28,7 @@ from app.ingest.routes import router as ingest_router
 from app.metrics.coverage import router as coverage_router
 from app.metrics.list_routes import router as dossier_lists_router
 from app.metrics.routes import router as metrics_router
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, RefuseNul
 from app.observability import prometheus
 from app.observability.logs import configure_logging
 from app.observability.middleware import REQUEST_ID_HEADER, RequestContext
@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_handlers(app)
+    # inside the size limit: it reads bodies whole
+    app.add_middleware(RefuseNul, verbatim=frozenset({"/api/v1/events", "/api/v1/events/batch"}))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(MetricCaching, max_age=settings.cache_max_age_seconds)
     if settings.cors_origins:

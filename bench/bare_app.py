@@ -1,4 +1,6 @@
-"""(b) The framework ceiling: FastAPI + pydantic + asyncpg, a batch endpoint that only inserts.
+"""(b) The framework ceiling: FastAPI + pydantic + asyncpg, endpoints that only insert.
+
+``/batch`` and ``/event`` (one event per request, the single-event POST's ceiling).
 
 It validates each event with the same ``EventIn`` model and writes the same columns in one
 ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING``, but keeps no fold, no reference
@@ -85,6 +87,40 @@ async def batch(request: Request) -> Response:
     async with app.state.pool.acquire() as conn:
         await conn.execute(INSERT, *cols, datetime.now(UTC))
     return Response(orjson.dumps({"stored": len(cols[0]), "rejected": rejected}))
+
+
+@app.post("/event", status_code=201)
+async def event(request: Request) -> Response:
+    """One event: validated, inserted, acknowledged (no key look-up, no fold)."""
+    item = orjson.loads(await request.body())
+    try:
+        ev = EventIn.model_validate(item, context=ValidationContext.make(ZONE, 86400))
+    except ValidationError:
+        return Response(b'{"result":"invalid"}', status_code=422)
+    values = [
+        [ev.event_id],
+        [ev.dossier_code],
+        [ev.status.value],
+        [ev.occurred_at],
+        [ev.unit_code],
+        [ev.procedure_code],
+        [ev.sector_code],
+        [ev.channel.value if ev.channel else None],
+        [ev.received_at],
+        [ev.due_at],
+        [ev.components_total],
+        [ev.components_digitized],
+        [ev.result_digitized],
+        [ev.result_signed],
+        [ev.fee_required],
+        [ev.paid_online],
+        [ev.body_hash()],
+        [orjson.dumps(item).decode()],
+    ]
+    async with app.state.pool.acquire() as conn:
+        await conn.execute(INSERT, *values, datetime.now(UTC))
+    body = orjson.dumps({"event_id": ev.event_id, "result": "accepted"})
+    return Response(body, status_code=201, media_type="application/json")
 
 
 from zoneinfo import ZoneInfo  # noqa: E402

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from app.dvcqg.mapping import (
     map_dossier,
     map_step,
 )
+from app.reference.unit_map import UnitMapStep, mapped_unit
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 OPTIONS = MappingOptions(zone=ZONE)
@@ -246,6 +247,37 @@ def test_a_refusal_date_on_a_dossier_not_refused_is_ignored_and_reported() -> No
     assert [e.body["status"] for e in mapped.events] == ["received", "received"]
     assert state(mapped)["occurred_at"] == "2024-01-08T09:15:00+07:00"
     assert locs(mapped) == [["NgayTuChoi"]]
+
+
+def test_a_dated_unit_map_maps_a_prefix_to_the_new_unit_from_its_date() -> None:
+    steps = [UnitMapStep(unit="X.DOLUONG", **{"from": "2025-07-01"})]
+    options = MappingOptions(zone=ZONE, unit_map={"000.00.31.H40": steps})
+    before = base(NgayTiepNhan="20250630080000", NgayHenTra="20250707170000")
+    after = base(NgayTiepNhan="20250701080000", NgayHenTra="20250708170000")
+    assert state(map_dossier(before, options))["unit_code"] == "000.00.31.H40"
+    assert state(map_dossier(after, options))["unit_code"] == "X.DOLUONG"
+    # without a receipt date, the day in MaHoSo decides
+    filed = base(
+        MaHoSo="000.00.31.H40-250702-0001",
+        NgayTiepNhan=None,
+        NgayHenTra=None,
+        NgayNopHoSo="20250702080000",
+        TrangThaiHoSo="1",
+    )
+    assert state(map_dossier(filed, options))["unit_code"] == "X.DOLUONG"
+
+
+def test_the_dated_unit_map_is_read_from_settings_next_to_plain_entries() -> None:
+    from app.config import Settings
+
+    settings = Settings.model_validate(
+        {"dvcqg_unit_map": {"A": "B", "C": [{"unit": "D", "from": "2025-07-01"}, {"unit": "E"}]}}
+    )
+    m = settings.dvcqg_unit_map
+    assert mapped_unit(m, "A", None) == "B"
+    assert mapped_unit(m, "C", date(2025, 6, 30)) == "E"
+    assert mapped_unit(m, "C", date(2025, 7, 1)) == "D"
+    assert mapped_unit(m, "Z", date(2025, 7, 1)) == "Z"
 
 
 def _statuses(mapped: MappedRecord) -> list[str]:

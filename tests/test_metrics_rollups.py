@@ -215,7 +215,9 @@ async def test_rollups_answer_as_the_dossiers_do_after_events_in_any_order(
     db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
 ) -> None:
     await push_shuffled(client, ingest_headers, history(1, 120), seed=2)
-    scopes = [Scope(), Scope(["U1", "U3"])]
+    # the third: rows per unit as lineage maps them (U3 merged into U1, which also lists it)
+    lineage = Scope(["U1", "U2", "U3"], rows={"U1": ["U1", "U3"], "U3": ["U3"]})
+    scopes = [Scope(), Scope(["U1", "U3"]), lineage]
     assert await assert_same_figures(db, scopes) == len(RANGES) * 3 * 2 * len(scopes)
 
 

@@ -18,9 +18,18 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.db import Database
-from app.demo import DISTRICT, DemoData, build_demo
+from app.demo import (
+    COMMUNE_NAMES,
+    DISTRICT,
+    NEW_COMMUNES,
+    NEW_OTHER_COMMUNE,
+    DemoData,
+    build_demo,
+    commune_code,
+    new_commune_code,
+)
 from app.reference import service as reference
-from app.reference.schemas import ProcedureIn, UnitIn
+from app.reference.schemas import ProcedureIn, UnitItem
 from tests.conftest import ADMIN_TOKEN, TABLES
 
 BATCH = 5000
@@ -30,9 +39,8 @@ async def _load_reference(app: FastAPI, demo: DemoData) -> None:
     """Units and procedures in one transaction (the events are what goes through HTTP)."""
     database: Database = app.state.db
     async with database.sessionmaker() as session:
-        for unit in demo.units:
-            data = UnitIn(name=unit["name"], level=unit["level"], parent_code=unit["parent_code"])
-            await reference.put_unit(session=session, code=unit["code"], data=data)
+        items = [UnitItem.model_validate(unit) for unit in demo.units]
+        await reference.put_units(session=session, items=items)
         for procedure in demo.procedures:
             fields = {k: procedure[k] for k in ("name", "level", "online_service", "sector_code")}
             await reference.put_procedure(
@@ -227,3 +235,44 @@ async def test_monthly_buckets_by_sector_equal_the_months_asked_one_by_one(
         for row in (r for r in rows if r["period_from"] == first):
             bucket = {k: v for k, v in row.items() if not k.startswith("period")}
             assert bucket == expected[row["sector_code"]], (first, row["sector_code"])
+
+
+async def test_a_new_communes_2024_trend_runs_through_the_communes_merged_into_it(
+    district: Loaded,
+) -> None:
+    client, read_headers = district.client, district.read_headers
+    new = new_commune_code(1)
+    query = {"from": "2024-01-01", "to": "2024-03-31", "unit": new}
+    plain = await _row(client, read_headers, "online", query)
+    assert plain["received"] == 0  # it did not exist yet
+    lineage = await _row(client, read_headers, "online", query | {"lineage": "true"})
+    merged = [commune_code(i) for i in NEW_COMMUNES[0][1]]
+    own = [await _row(client, read_headers, "online", query | {"unit": c}) for c in merged]
+    assert lineage["received"] == sum(r["received"] for r in own) > 0
+    # and across July 2025: its own dossiers after, its predecessors' before
+    months = await client.get(
+        "/api/v1/metrics/online",
+        params={"from": "2025-05-01", "to": "2025-08-31", "unit": new, "period": "month"}
+        | {"lineage": "true"},
+        headers=read_headers,
+    )
+    assert all(r["received"] > 0 for r in months.json()["rows"])
+
+
+async def test_the_rankings_of_q3_2025_list_only_todays_communes(district: Loaded) -> None:
+    client, read_headers = district.client, district.read_headers
+    params = {"indicator": "online_rate", "level": "commune"}
+    response = await client.get(
+        "/api/v1/rankings",
+        params=params | {"from": "2025-07-01", "to": "2025-09-30"},
+        headers=read_headers,
+    )
+    ranked = {r["unit_code"] for r in response.json()["rows"]}
+    expected = {new_commune_code(n) for n in range(1, len(NEW_COMMUNES) + 1)}
+    assert ranked == expected | {NEW_OTHER_COMMUNE[1]}
+    before = await client.get(
+        "/api/v1/rankings",
+        params=params | {"from": "2024-01-01", "to": "2024-03-31"},
+        headers=read_headers,
+    )
+    assert len(before.json()["rows"]) == len(COMMUNE_NAMES) + 3

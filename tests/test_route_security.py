@@ -18,6 +18,8 @@ SCOPES = {
     ("POST", "/api/v1/events"): "ingest",
     ("POST", "/api/v1/events/batch"): "ingest",
     ("PUT", "/api/v1/units/{code}"): "admin",
+    ("PUT", "/api/v1/units"): "admin",
+    ("PUT", "/api/v1/procedures"): "admin",
     ("GET", "/api/v1/units"): "read",
     ("PUT", "/api/v1/procedures/{code}"): "admin",
     ("GET", "/api/v1/procedures"): "read",

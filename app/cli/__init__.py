@@ -578,6 +578,16 @@ def report(
     err.print(f"wrote {rows} rows to {output}", highlight=False)
 
 
+def _reference_commands() -> None:
+    from app.cli.reference_io import procedures_cli, units_cli
+
+    cli.add_typer(units_cli, name="units")
+    cli.add_typer(procedures_cli, name="procedures")
+
+
+_reference_commands()
+
+
 def main() -> None:
     cli()
 

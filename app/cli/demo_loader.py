@@ -1,6 +1,6 @@
 """``onestop demo``: the generated province of ``app.demo`` into the database.
 
-Reference data goes through the same service functions as ``PUT /api/v1/units/{code}`` and
+Reference data goes through the same service functions as ``PUT /api/v1/units`` and
 ``PUT /api/v1/procedures/{code}``, events through the shared ingestion. Event ids are fixed by
 the seed, so loading twice stores nothing new.
 """
@@ -15,7 +15,7 @@ from app.db import Database, chunks
 from app.ingest.schemas import ValidationContext
 from app.ingest.service import ingest
 from app.reference import service as reference
-from app.reference.schemas import ProcedureIn, UnitIn
+from app.reference.schemas import ProcedureIn, UnitItem
 
 BATCH = 2000
 
@@ -50,10 +50,10 @@ async def load_demo(db: Database, *, seed: int = 0, source: str = "demo") -> Dem
     units = [_as_dict(u) for u in data.units]
     procedures = [_as_dict(p) for p in data.procedures]
     async with db.write_guard(), db.sessionmaker() as session, session.begin():
-        for unit in units:
-            await reference.put_unit(
-                session=session, code=unit["code"], data=UnitIn.model_validate(unit)
-            )
+        # one bulk upsert: the units with their lives and successors (the 2025 reorganisation)
+        await reference.put_units(
+            session=session, items=[UnitItem.model_validate(u) for u in units]
+        )
         for procedure in procedures:
             await reference.put_procedure(
                 session=session, code=procedure["code"], data=ProcedureIn.model_validate(procedure)

@@ -29,7 +29,7 @@ async def write_report(
     """
     service.check_dates(first, last)
     async with db.read_sessionmaker() as session:
-        scope = await service.scope_of(session, unit=unit, level=None)
+        scope = await service.scope_of(session, unit=unit, level=None, first=first, last=last)
         report = await processing.processing_report(
             session,
             scope=scope,

@@ -32,13 +32,14 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import orjson
 
 from app.dossiers.fold import Channel, Status
+from app.reference.unit_map import UnitMapStep, mapped_unit
 
 UnitSource = Literal["prefix", "donvixuly"]
 Loc = list[str | int]
@@ -61,7 +62,7 @@ class MappingOptions:
 
     zone: ZoneInfo
     unit_source: UnitSource = "prefix"
-    unit_map: Mapping[str, str] = field(default_factory=dict)
+    unit_map: Mapping[str, str | Sequence[UnitMapStep]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -308,12 +309,28 @@ def read_unit(r: RecordReader) -> Unit | None:
     for name in order:
         raw = by_field[name]
         if raw:
-            return Unit(r.options.unit_map.get(raw, raw), [name])
+            return Unit(mapped_unit(r.options.unit_map, raw, _receipt_day(r, code)), [name])
     r.problem(
         ["MaHoSo"],
         "no unit: MaHoSo has no unit prefix before '-' and DonViXuLy is empty",
         "missing",
     )
+    return None
+
+
+def _receipt_day(r: RecordReader, code: str | None) -> date | None:
+    """For a dated unit map: NgayTiepNhan's day, else the day in MaHoSo (``…-yyMMdd-…``)."""
+    parts = code.split("-") if code else []
+    received = r.record.get("NgayTiepNhan")
+    candidates = (
+        (received[:8] if isinstance(received, str) else "", "%Y%m%d"),
+        (parts[1][:6] if len(parts) > 2 else "", "%y%m%d"),
+    )
+    for text, pattern in candidates:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
     return None
 
 

@@ -8,7 +8,7 @@ are exact without loading dossiers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -146,10 +146,15 @@ def make_buckets(
 
 @dataclass(frozen=True)
 class Scope:
-    """Which dossiers are counted at all: a set of unit codes, and a unit level label."""
+    """Which dossiers are counted at all: a set of unit codes, and a unit level label.
 
-    unit_codes: Sequence[str] | None = None
+    ``rows`` (from ``app.reference.lineage.resolve``): for rows per unit, each listed unit
+    and the unit codes counted under it; ``aggregate`` maps its per-code figures onto them.
+    """
+
+    unit_codes: Collection[str] | None = None
     level: str | None = None
+    rows: Mapping[str, Sequence[str]] | None = None
 
     def where(self, unit_code: Any = D.unit_code) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []
@@ -174,6 +179,30 @@ class Aggregate:
 
     def add(self, key: GroupKey, name: str, value: int) -> None:
         self.counts.setdefault(key, {})[name] = int(value or 0)
+
+    def regroup(self, rows: Mapping[str, Sequence[str]]) -> Aggregate:
+        """Per listed unit, the sums of the figures of the codes counted under it (lineage,
+        subtrees; a code may count under several units). Every figure is a count, a sum or
+        a histogram, so the sums are exact."""
+        out = Aggregate()
+        by_code: dict[str | None, list[int]] = {}
+        for g, b in {*self.counts, *self.processing_days, *self.lateness_days_total}:
+            by_code.setdefault(g, []).append(b)
+        for target, members in rows.items():
+            for member in members:
+                for b in by_code.get(member, ()):
+                    key, into = (member, b), (target, b)
+                    if (counts := self.counts.get(key)) is not None:
+                        mine = out.counts.setdefault(into, {})
+                        for name, value in counts.items():
+                            mine[name] = mine.get(name, 0) + value
+                    if (histogram := self.processing_days.get(key)) is not None:
+                        hist = out.processing_days.setdefault(into, {})
+                        for days, n in histogram.items():
+                            hist[days] = hist.get(days, 0) + n
+                    if (late := self.lateness_days_total.get(key)) is not None:
+                        out.lateness_days_total[into] = out.lateness_days_total.get(into, 0) + late
+        return out
 
 
 def resolved_in(first: date, last: date) -> list[ColumnElement[bool]]:
@@ -378,6 +407,8 @@ async def run_plan(
         else:
             keys = [group] if group is not None else []
             await _backlog_one_bucket(session, out, scope, step.buckets[0], keys, counts)
+    if group_by is GroupBy.unit and scope.rows is not None:
+        return out.regroup(scope.rows)  # lineage, validity, subtrees: the listed units' rows
     return out
 
 

@@ -35,6 +35,15 @@ UnitQuery = Annotated[
         "default: all units. Unknown: 404.",
     ),
 ]
+LineageQuery = Annotated[
+    bool,
+    Query(
+        description="`true`: a unit's figures also include the dossiers of every unit whose "
+        "successor chain leads into its subtree (a new commune counts the communes merged "
+        "into it); with `group_by=unit` each row adds its predecessors' own dossiers. Rows "
+        "per unit list only the units valid at some day of the period.",
+    ),
+]
 LevelQuery = Annotated[
     str | None,
     Query(
@@ -66,10 +75,11 @@ def metric_query(
     period: Period = Query(
         Period.none, description="One row per bucket (`month`, `quarter`, `year`); empty as zeros."
     ),
+    lineage: LineageQuery = False,
 ) -> MetricQuery:
     """The shared parameters, validated: from <= to, at most about ten years."""
     service.check_dates(from_, to)
-    return MetricQuery(from_, to, unit, level, group_by, period)
+    return MetricQuery(from_, to, unit, level, group_by, period, lineage)
 
 
 MetricQueryDep = Depends(metric_query)
@@ -165,9 +175,11 @@ async def get_metrics(
     dependencies=[RequireRead],
     summary="Units ranked on a rate",
     description="The units of `level` under `unit` (without `level`: the unit's direct "
-    "children, or the root units), each counted over its own subtree (a district with its "
-    "communes), best first; equal rates share a rank (1, 1, 3). For `overdue_rate` lower is "
-    "better. Units with nothing to count (a null rate) come last with `rank` null.",
+    "children, or the root units) valid at some day of the period, each counted over its "
+    "own subtree (a district with its communes; with `lineage=true` also the units whose "
+    "successor chain leads into it), best first; equal rates share a rank (1, 1, 3). For "
+    "`overdue_rate` lower is better. Units with nothing to count (a null rate) come last "
+    "with `rank` null.",
     responses={**AUTH_RESPONSES, **responses(NotFound, Unprocessable)},
 )
 async def get_rankings(
@@ -191,6 +203,7 @@ async def get_rankings(
             description="The level label of the units ranked.",
         ),
     ] = None,
+    lineage: LineageQuery = False,
     session: AsyncSession = ReadSessionDep,
 ) -> Ranking:
     if indicator not in f.RATES:
@@ -208,6 +221,7 @@ async def get_rankings(
         level=level,
         zone=settings.zone,
         now=datetime.now(UTC),
+        lineage=lineage,
     )
     return Ranking.model_validate(
         {

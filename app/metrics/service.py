@@ -16,8 +16,8 @@ from app.errors import NotFound, Unprocessable
 from app.metrics import formulas as f
 from app.metrics.queries import Aggregate, Bucket, GroupBy, GroupKey, Period, Scope, aggregate
 from app.metrics.queries import make_buckets as _make_buckets
+from app.reference.lineage import RowsOf, load_graph, resolve
 from app.reference.models import Procedure, Unit
-from app.reference.service import subtree, subtree_codes
 from app.reference.workdays import FIRST_DAY, LAST_DAY
 
 MAX_PERIOD_DAYS = 3660  # about ten years
@@ -33,6 +33,7 @@ class MetricQuery:
     level: str | None = None
     group_by: GroupBy = GroupBy.none
     period: Period = Period.none
+    lineage: bool = False  # include the dossiers of the units whose successors are counted
 
 
 def check_dates(first: date, last: date) -> None:
@@ -48,13 +49,29 @@ def check_dates(first: date, last: date) -> None:
         )
 
 
-async def scope_of(session: AsyncSession, *, unit: str | None, level: str | None) -> Scope:
-    """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``."""
-    if unit is None:
-        return Scope(None, level)
-    if await session.get(Unit, unit) is None:
+async def scope_of(
+    session: AsyncSession,
+    *,
+    unit: str | None,
+    level: str | None,
+    first: date | None = None,
+    last: date | None = None,
+    lineage: bool = False,
+    rows: RowsOf | None = None,
+) -> Scope:
+    """The dossiers counted: the unit's subtree (404 if unknown), of units of ``level``; with
+    ``lineage`` also their predecessors'; ``rows``: the units listed (valid in first … last)
+    and the codes counted under each (``app.reference.lineage.resolve``, the one scope path)."""
+    if unit is None and not lineage and rows is None:
+        return Scope(None, level)  # every unit: no code list, no read of the unit table
+    graph = await load_graph(session)
+    if unit is not None and unit not in graph.units:
         raise NotFound(f"no unit with code '{unit}'")
-    return Scope(await subtree_codes(session=session, root=unit), level)
+    resolved = resolve(
+        graph, unit=unit, level=level, first=first, last=last, lineage=lineage, rows=rows
+    )
+    codes = None if resolved.codes is None else tuple(sorted(resolved.codes))
+    return Scope(codes, resolved.level, resolved.rows)
 
 
 def field_values(
@@ -101,15 +118,6 @@ async def _group_labels(
     return {None: {}}
 
 
-async def _units_in_scope(session: AsyncSession, scope: Scope) -> set[str | None]:
-    stmt = select(Unit.code)
-    if scope.unit_codes is not None:
-        stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
-    if scope.level is not None:
-        stmt = stmt.where(Unit.level == scope.level)
-    return set((await session.execute(stmt)).scalars())
-
-
 def _sort_key(value: str | None) -> tuple[bool, str]:
     return (value is None, value or "")
 
@@ -137,7 +145,15 @@ async def metric_rows(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """One row per (group, bucket), empty buckets as zeros, groups sorted, buckets in order."""
-    scope = await scope_of(session, unit=query.unit, level=query.level)
+    scope = await scope_of(
+        session,
+        unit=query.unit,
+        level=query.level,
+        first=query.first,
+        last=query.last,
+        lineage=query.lineage,
+        rows="unit" if query.group_by is GroupBy.unit else None,
+    )
     buckets = make_buckets(query, zone, now)
     needs_histogram = any(n.startswith("processing_days") for n in fields)
     result = await aggregate(
@@ -165,8 +181,8 @@ async def _rows(
     groups: set[str | None] = {g for g, _ in result.counts} | {g for g, _ in result.processing_days}
     if query.group_by is GroupBy.none:
         groups = {None}
-    elif query.group_by is GroupBy.unit:
-        groups |= await _units_in_scope(session, scope)
+    elif query.group_by is GroupBy.unit and scope.rows is not None:
+        groups = set(scope.rows)  # the units valid in the period (their rows hold lineage)
     labels = await _group_labels(session, query.group_by, groups)
     rows: list[dict[str, Any]] = []
     for group in sorted(groups, key=_sort_key):
@@ -199,13 +215,16 @@ async def ranking(
     level: str | None,
     zone: ZoneInfo,
     now: datetime,
+    lineage: bool = False,
 ) -> list[dict[str, Any]]:
-    """The units of ``level`` under ``unit`` (default: the unit's children, or the roots), each
-    counted over its own subtree, best first; equal rates share a rank (1, 1, 3); units whose
-    rate is null (nothing to count) come last with rank null."""
+    """The units of ``level`` under ``unit`` (default: the unit's children, or the roots)
+    valid at some day of the period, each counted over its own subtree (with ``lineage``:
+    and its predecessors'), best first; equal rates share a rank (1, 1, 3); units whose rate
+    is null (nothing to count) come last with rank null."""
     rate = f.RATES[indicator]
-    scope = await scope_of(session, unit=unit, level=None)
-    units = await _ranked_units(session, unit=unit, level=level, scope=scope)
+    scope = await scope_of(
+        session, unit=unit, level=level, first=first, last=last, lineage=lineage, rows="subtree"
+    )
     buckets = _make_buckets(first, last, Period.none, zone, now)
     per_unit = await aggregate(
         session,
@@ -215,43 +234,23 @@ async def ranking(
         group_by=GroupBy.unit,
         counts=rate.numerator + rate.denominator,
     )
-    children: dict[str, list[str]] = {}
-    for code, parent in (await session.execute(select(Unit.code, Unit.parent_code))).all():
-        if parent is not None:
-            children.setdefault(parent, []).append(code)
+    names = await _group_labels(session, GroupBy.unit, set(scope.rows or ()))
     scored: list[dict[str, Any]] = []
-    for code, name in units:
+    for code in sorted(scope.rows or ()):
         totals = dict.fromkeys(rate.numerator + rate.denominator, 0)
-        for member in subtree(code, children):
-            for count, number in per_unit.counts.get((member, 0), {}).items():
-                totals[count] += number
+        totals.update(per_unit.counts.get((code, 0), {}))
         value, numerator, denominator = rate.value(totals)
         scored.append(
             {
                 "rank": None,
                 "unit_code": code,
-                "unit_name": name,
+                "unit_name": names[code]["unit_name"],
                 "value": value,
                 "numerator": numerator,
                 "denominator": denominator,
             }
         )
     return _rank(scored, lower_is_better=rate.lower_is_better)
-
-
-async def _ranked_units(
-    session: AsyncSession, *, unit: str | None, level: str | None, scope: Scope
-) -> list[tuple[str, str | None]]:
-    stmt = select(Unit.code, Unit.name).order_by(Unit.code)
-    if level is not None:
-        stmt = stmt.where(Unit.level == level)
-        if scope.unit_codes is not None:
-            stmt = stmt.where(Unit.code.in_(list(scope.unit_codes)))
-    elif unit is not None:
-        stmt = stmt.where(Unit.parent_code == unit)
-    else:
-        stmt = stmt.where(Unit.parent_code.is_(None))
-    return [(code, name) for code, name in (await session.execute(stmt)).all()]
 
 
 def _rank(rows: list[dict[str, Any]], *, lower_is_better: bool) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ class Unit(Base):
     """A node of the generic unit tree (province, department, district, commune, …).
 
     ``registered`` is false for codes seen only in events, until an admin describes them.
+    A unit lives from ``valid_from`` to ``valid_to``; its ``successor_code`` took it over.
     """
 
     __tablename__ = "units"
@@ -23,6 +24,11 @@ class Unit(Base):
         String(64), ForeignKey("units.code"), index=True
     )
     registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the unit's life, both days inclusive (null: unbounded), and the unit that took over its
+    # dossiers after ``valid_to`` (app/reference/lineage.py)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    successor_code: Mapped[str | None] = mapped_column(String(64), ForeignKey("units.code"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

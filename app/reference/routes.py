@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import RequireAdmin, RequireRead
@@ -13,12 +14,15 @@ from app.errors import AUTH_RESPONSES, Unprocessable, responses
 from app.reference import service
 from app.reference.schemas import (
     ProcedureIn,
+    ProcedureItem,
     ProcedureList,
     ProcedureOut,
     UnitIn,
+    UnitItem,
     UnitList,
     UnitOut,
     UnitTree,
+    Upserted,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
@@ -31,8 +35,11 @@ CodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x
     response_model=UnitOut,
     dependencies=[RequireAdmin],
     summary="Create or update a unit",
-    description="Describes a unit of the tree: name, free level label, parent. An unknown "
-    "parent is registered as unregistered; a cycle is refused with 422. 201 when created.",
+    description="Describes a unit of the tree: name, free level label, parent, and its life "
+    "(`valid_from`, `valid_to`, inclusive; null: unbounded) and `successor_code` (the unit "
+    "that took over its dossiers). An unknown parent is registered as unregistered; a cycle "
+    "(of parents or successors), an unknown successor or `valid_to` before `valid_from` is "
+    "refused with 422. 201 when created.",
     responses={
         201: {"model": UnitOut, "description": "Created."},
         **AUTH_RESPONSES,
@@ -47,22 +54,85 @@ async def put_unit(
     return UnitOut.model_validate(unit)
 
 
+MAX_BULK = 50_000
+
+
+@router.put(
+    "/units",
+    response_model=Upserted,
+    dependencies=[RequireAdmin],
+    summary="Create or update many units at once",
+    description="A JSON array of units, each the single PUT's body plus `code`. All or "
+    'nothing: any bad item is a 422 with `loc` `["body", index, field]` (every bad item '
+    "listed) and nothing is changed. Parents and successors may be named anywhere in the "
+    "array; an unknown parent is registered as unregistered, an unknown successor is a 422.",
+    responses={**AUTH_RESPONSES, **responses(Unprocessable)},
+)
+async def put_units(
+    items: Annotated[list[UnitItem], Body(max_length=MAX_BULK)],
+    session: AsyncSession = SessionDep,
+) -> Upserted:
+    upserted, _ = await service.put_units(session=session, items=items)
+    return Upserted(upserted=upserted)
+
+
+@router.put(
+    "/procedures",
+    response_model=Upserted,
+    dependencies=[RequireAdmin],
+    summary="Create or update many procedures at once",
+    description="A JSON array of procedures, each the single PUT's body plus `code`. All or "
+    'nothing: any bad item is a 422 with `loc` `["body", index, field]` and nothing is '
+    "changed.",
+    responses={**AUTH_RESPONSES, **responses(Unprocessable)},
+)
+async def put_procedures(
+    items: Annotated[list[ProcedureItem], Body(max_length=MAX_BULK)],
+    session: AsyncSession = SessionDep,
+) -> Upserted:
+    upserted, _ = await service.put_procedures(session=session, items=items)
+    return Upserted(upserted=upserted)
+
+
+def parse_at(value: str | None, request: Request) -> date | None:
+    """``at``: a date, ``all`` (None: every unit), or missing (today, in ONESTOP_TIMEZONE)."""
+    if value == "all":
+        return None
+    if value is None:
+        return datetime.now(request.app.state.settings.zone).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable("at must be a date YYYY-MM-DD or 'all'", ["query", "at"]) from None
+
+
 @router.get(
     "/units",
     response_model=UnitTree | UnitList,
     dependencies=[RequireRead],
     summary="The unit tree",
-    description="Without parameters: the tree, roots first, each unit with its `children`. "
+    description="Without parameters: the tree as it stands today (units whose life, "
+    "`valid_from` … `valid_to`, includes today), roots first, each unit with its `children`. "
+    "`at=YYYY-MM-DD`: the tree as it stood that day; `at=all`: every unit. "
     "`flat=true`: one list. `unregistered=true`: only the codes seen in events but never "
-    "described (`false`: only described ones); always a flat list.",
-    responses=AUTH_RESPONSES,
+    "described (`false`: only described ones); always a flat list, `at` ignored.",
+    responses={**AUTH_RESPONSES, **responses(Unprocessable)},
 )
 async def get_units(
+    request: Request,
     unregistered: bool | None = Query(None, description="Filter on registration."),
     flat: bool = Query(False, description="A flat list instead of the tree."),
+    at: str | None = Query(
+        None,
+        max_length=10,
+        description="`YYYY-MM-DD`: the units valid that day (default: today); `all`: every "
+        "unit, former ones included.",
+        examples=["2024-03-31", "all"],
+    ),
     session: AsyncSession = ReadSessionDep,
 ) -> UnitTree | UnitList:
-    units = await service.list_units(session=session, unregistered=unregistered)
+    day = parse_at(at, request)
+    units = await service.list_units(session=session, unregistered=unregistered, at=day)
     if flat or unregistered is not None:
         return UnitList(units=[UnitOut.model_validate(u) for u in units])
     return UnitTree(units=service.build_tree(units))

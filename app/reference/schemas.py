@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,38 @@ class UnitIn(BaseModel):
     name: Text
     level: Label = Field(description="A free label: province, department, district, commune, …")
     parent_code: Code | None = Field(default=None, description="The parent unit; null for a root.")
+    valid_from: date | None = Field(
+        default=None, description="First day of the unit's life (inclusive); null: unbounded."
+    )
+    valid_to: date | None = Field(
+        default=None, description="Last day of the unit's life (inclusive); null: unbounded."
+    )
+    successor_code: Code | None = Field(
+        default=None,
+        description="The unit that took over its dossiers after `valid_to` (must exist, or be "
+        "in the same bulk upsert); with `lineage=true` its figures include this unit's.",
+    )
+
+
+class UnitItem(UnitIn):
+    """One unit of a bulk upsert: the single PUT's body plus its code."""
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "X40.101",
+                    "name": "UBND xã Đô Lương",
+                    "level": "commune",
+                    "parent_code": "H40",
+                    "valid_from": "2025-07-01",
+                }
+            ]
+        },
+    )
+
+    code: Code
 
 
 class UnitOut(BaseModel):
@@ -30,6 +63,9 @@ class UnitOut(BaseModel):
     level: str | None
     parent_code: str | None
     registered: bool = Field(description="False for codes seen only in events.")
+    valid_from: date | None = Field(description="First day of its life; null: unbounded.")
+    valid_to: date | None = Field(description="Last day of its life; null: unbounded.")
+    successor_code: str | None = Field(description="The unit that took it over.")
 
 
 class UnitNode(UnitOut):
@@ -77,6 +113,31 @@ class ProcedureIn(BaseModel):
         "of receipt, W being the working days it waited on the citizen (supplement or payment "
         "requests); null: no statutory duration (such dossiers have no due date).",
     )
+
+
+class ProcedureItem(ProcedureIn):
+    """One procedure of a bulk upsert: the single PUT's body plus its code."""
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "1.001234",
+                    "name": "Đăng ký khai sinh",
+                    "level": "commune",
+                    "online_service": "full",
+                    "sector_code": "HT",
+                }
+            ]
+        },
+    )
+
+    code: Code
+
+
+class Upserted(BaseModel):
+    upserted: int = Field(description="Items created or updated (all of them: all-or-nothing).")
 
 
 class ProcedureOut(BaseModel):

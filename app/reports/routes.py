@@ -17,6 +17,7 @@ from app.metrics import formulas as f
 from app.metrics import service
 from app.metrics.export import CSV_MEDIA_TYPE, csv_response
 from app.metrics.queries import GroupBy, Period
+from app.metrics.routes import LineageQuery
 from app.metrics.service import MetricQuery
 from app.reference.models import Unit
 from app.reports import processing, scorecard
@@ -98,7 +99,7 @@ async def get_processing_report(
     session: AsyncSession = ReadSessionDep,
 ) -> Any:
     service.check_dates(from_, to)
-    scope = await service.scope_of(session, unit=unit, level=None)
+    scope = await service.scope_of(session, unit=unit, level=None, first=from_, last=to)
     settings = request.app.state.settings
     report = await processing.processing_report(
         session,
@@ -288,16 +289,25 @@ async def get_scorecard(
         GroupBy.none, description="`none`, `unit`, `procedure` or `sector`, as for the metrics."
     ),
     period: Period = Query(Period.none, description="`none`, `month`, `quarter`, `year`."),
+    lineage: LineageQuery = False,
     session: AsyncSession = ReadSessionDep,
 ) -> Any:
     service.check_dates(from_, to)
-    query = MetricQuery(from_, to, unit, level, group_by, period)
+    query = MetricQuery(from_, to, unit, level, group_by, period, lineage=lineage)
     settings = request.app.state.settings
     now = datetime.now(UTC)
     rows = await service.metric_rows(
         session, query=query, fields=scorecard.SCORECARD_FIELDS, zone=settings.zone, now=now
     )
-    scope = await service.scope_of(session, unit=unit, level=level)
+    scope = await service.scope_of(
+        session,
+        unit=unit,
+        level=level,
+        first=from_,
+        last=to,
+        lineage=lineage,
+        rows="unit" if group_by is GroupBy.unit else None,
+    )
     buckets = service.make_buckets(query, settings.zone, now)
     extra = await scorecard.digitized_after_the_end(
         session, scope=scope, buckets=buckets, period=period, group_by=group_by

@@ -185,6 +185,14 @@ async def digitized_after_the_end(
         b, n = values[-2:]
         if n:
             out[(g, int(b))] = int(n)
+    if group_by is GroupBy.unit and scope.rows is not None:
+        # per listed unit, the codes counted under it (with lineage: its predecessors too)
+        mapped: dict[GroupKey, int] = {}
+        for listed, codes in scope.rows.items():
+            for (code, b), n in out.items():
+                if code in codes:
+                    mapped[(listed, b)] = mapped.get((listed, b), 0) + n
+        return mapped
     return out
 
 

@@ -28,6 +28,8 @@
       "filters.year": "Năm",
       "filters.presets": "Chọn nhanh",
       "filters.allUnits": "Tất cả đơn vị",
+      "filters.lineage": "Gồm số liệu đơn vị tiền thân",
+      "unit.former": "đơn vị cũ, đến {day}",
       "filters.level": "Cấp xử lý",
       "filters.allLevels": "Tất cả các cấp",
       "level.province": "Cấp tỉnh",
@@ -179,6 +181,8 @@
       "filters.year": "Year",
       "filters.presets": "Quick pick",
       "filters.allUnits": "All units",
+      "filters.lineage": "Include former units merged into it",
+      "unit.former": "former unit, until {day}",
       "filters.level": "Handled at level",
       "filters.allLevels": "All levels",
       "level.province": "Province",
@@ -368,6 +372,7 @@
     token: "",
     unit: "",
     level: "", // count only dossiers of units with this level label ("" = all)
+    lineage: true, // figures include the units merged into the selected one (?lineage=0: not)
     from: "",
     to: "",
     indicator: "on_time_rate",
@@ -562,26 +567,80 @@
   function renderUnitOptions() {
     const select = $("#unit-select");
     select.replaceChildren(el("option", { value: "", text: t("filters.allUnits") }));
-    const walk = (nodes, into) => {
-      for (const node of nodes) {
-        const indent = "\u00a0\u00a0\u00a0".repeat(node.depth);
-        const label = `${indent}${node.name || node.code}`;
-        into.append(el("option", { value: node.code, text: label }));
-        walk(node.children, into);
-      }
+    const option = (entry) => {
+      const indent = "\u00a0\u00a0\u00a0".repeat(entry.depth);
+      const former = entry.node.valid_to
+        ? ` (${t("unit.former", { day: fmtDay(entry.node.valid_to) })})`
+        : "";
+      const label = `${indent}${entry.node.name || entry.node.code}${former}`;
+      return el("option", { value: entry.node.code, text: label, class: entry.current ? "" : "unit-former" });
     };
-    walk(state.roots.filter((node) => !isUnregistered(node)), select);
+    for (const entry of unitPickerEntries(state.roots.filter((node) => !isUnregistered(node)))) {
+      select.append(option(entry));
+    }
     const unregistered = state.roots.filter(isUnregistered);
     if (unregistered.length) {
       const group = el("optgroup", { label: t("filters.unregistered"), "data-role": "unregistered" });
-      walk(unregistered, group);
+      for (const entry of unitPickerEntries(unregistered)) group.append(option(entry));
       select.append(group);
     }
     select.value = state.index.has(state.unit) ? state.unit : "";
   }
 
+  // -------------------------------------------------------------------- units that change
+  /** Valid today: no end, or an end not yet passed (and begun). */
+  function unitIsCurrent(node) {
+    const day = today();
+    return (!node.valid_from || node.valid_from <= day) && (!node.valid_to || node.valid_to >= day);
+  }
+
+  /** The first unit valid today along a former unit's successor chain (null: none). */
+  function currentSuccessor(node) {
+    const seen = new Set();
+    let code = node.successor_code;
+    while (code && !seen.has(code)) {
+      seen.add(code);
+      const next = state.index.get(code);
+      if (!next) return null;
+      if (unitIsCurrent(next)) return next;
+      code = next.successor_code;
+    }
+    return null;
+  }
+
+  /**
+   * The picker's order: today's tree, and each former unit right under the unit of today
+   * that took it over (its successor chain), marked with its end date; a former unit that
+   * nobody took over stays where it was in the tree.
+   */
+  function unitPickerEntries(roots) {
+    const absorbed = new Map(); // code of today's unit -> former units it took over
+    const placed = new Set();
+    for (const node of state.index.values()) {
+      if (unitIsCurrent(node)) continue;
+      const heir = currentSuccessor(node);
+      if (heir) {
+        if (!absorbed.has(heir.code)) absorbed.set(heir.code, []);
+        absorbed.get(heir.code).push(node);
+        placed.add(node.code);
+      }
+    }
+    const entries = [];
+    const emit = (node, depth) => {
+      entries.push({ node, depth, current: unitIsCurrent(node) });
+      for (const former of absorbed.get(node.code) || []) emit(former, depth + 1);
+      walk(node.children, depth + 1);
+    };
+    const walk = (nodes, depth) => {
+      const ordered = [...nodes].sort((a, b) => Number(!unitIsCurrent(a)) - Number(!unitIsCurrent(b)));
+      for (const node of ordered) if (!placed.has(node.code)) emit(node, depth); // else: under its successor
+    };
+    walk(roots, 0);
+    return entries;
+  }
+
   async function loadUnits() {
-    const body = await api("/units");
+    const body = await api("/units", { at: "all" }); // former units too: the picker places them
     state.roots = body.units || [];
     state.index = new Map();
     indexUnits(state.roots, 0, null);
@@ -684,6 +743,7 @@
       button.setAttribute("aria-pressed", String(button.dataset.preset === active));
     }
     $("#indicator-select").value = state.indicator;
+    $("#lineage-toggle").checked = state.lineage;
     if (state.index.size) $("#unit-select").value = state.index.has(state.unit) ? state.unit : "";
     $("#level-select").value = state.level;
   }
@@ -696,6 +756,7 @@
     const params = new URLSearchParams();
     if (view.unit) params.set("unit", view.unit);
     if (view.level) params.set("level", view.level);
+    if (view.lineage === false) params.set("lineage", "0");
     if (view.from) params.set("from", view.from);
     if (view.to) params.set("to", view.to);
     if (view.indicator && view.indicator !== "on_time_rate") params.set("indicator", view.indicator);
@@ -715,7 +776,7 @@
 
   /** A person's choice: change the view, add a history entry, load what it shows. */
   function navigate(changes) {
-    const periodOrUnit = ["unit", "level", "from", "to", "indicator"].some(
+    const periodOrUnit = ["unit", "level", "lineage", "from", "to", "indicator"].some(
       (key) => key in changes && changes[key] !== state[key],
     );
     Object.assign(state, changes);
@@ -733,6 +794,7 @@
     state.lang = lang in I18N ? lang : "vi";
     state.unit = params.get("unit") || "";
     state.level = params.get("level") || "";
+    state.lineage = params.get("lineage") !== "0";
     const from = params.get("from");
     const to = params.get("to");
     // No period chosen: start() asks the API for the latest period that has data.
@@ -1071,6 +1133,7 @@
     const params = new URLSearchParams({ from: state.from, to: state.to, period: "month", format: "csv" });
     if (state.unit) params.set("unit", state.unit);
     if (state.level) params.set("level", state.level);
+    if (state.lineage) params.set("lineage", "true");
     try {
       const response = await fetch(`${API}/metrics/summary?${params}`, {
         headers: { Authorization: `Bearer ${state.token}` },
@@ -1488,7 +1551,8 @@
     document.body.setAttribute("aria-busy", "true");
     notice("info", t("notice.loading"));
     const period = { from: state.from, to: state.to, unit: state.unit };
-    const counted = { ...period, level: state.level };
+    const lineage = state.lineage ? "true" : undefined;
+    const counted = { ...period, level: state.level, lineage };
     const level = childLevel();
     // Ranking and overdue list failing alone must not blank the tiles: keep their error.
     const settle = (promise) => promise.catch((err) => err);
@@ -1497,7 +1561,9 @@
         api("/metrics/summary", counted, controller.signal),
         api("/metrics/summary", { ...counted, period: "month" }, controller.signal),
         level
-          ? settle(api("/rankings", { ...period, indicator: state.indicator, level }, controller.signal))
+          ? settle(
+              api("/rankings", { ...period, indicator: state.indicator, level, lineage }, controller.signal),
+            )
           : Promise.resolve(null),
         // Overdue *now*, whatever the receipt date: the list a leader urges units with.
         settle(api("/dossiers", { state: "overdue", unit: state.unit, page_size: 50 }, controller.signal)),
@@ -1630,6 +1696,9 @@
     }
     $("#unit-select").addEventListener("change", (event) => {
       navigate({ unit: event.target.value, dossier: "" });
+    });
+    $("#lineage-toggle").addEventListener("change", (event) => {
+      navigate({ lineage: event.target.checked });
     });
     $("#level-select").addEventListener("change", (event) => {
       navigate({ level: event.target.value });

@@ -177,3 +177,4 @@ async def test_monthly_figures_download_as_csv(
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert (lines[0].split(",")[0], len(lines)) == ("period", 1 + 3)  # header, Jan, Feb, Mar
     await page.close()
+

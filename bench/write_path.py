@@ -1,0 +1,116 @@
+"""The write path beside its ceilings, in one run: ``python -m bench.write_path``.
+
+For each connection count, the single-event POST of the bare FastAPI + asyncpg endpoint
+(``bench/bare_app.py`` ``/event``: validate, insert, answer) and of the service (key
+look-up, insert, classify, fold, rollups); then batch ingest of the same events in sync
+order and shuffled, bare and ours. Each measurement on a fresh database; the load average is
+recorded before and after each (the machine may be shared: repeat and compare).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import data, pg, servers
+from bench.ingest import app_env, count_rows, create_key, loadgen, write_bodies
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
+
+
+async def _bare(path: str, bodies: Path, concurrency: int) -> dict[str, Any]:
+    async with pg.database("bare") as name:
+        env = {"BENCH_DSN": pg.dsn_of(name)}
+        with servers.uvicorn("bench.bare_app:app", env) as srv:
+            return await loadgen(srv.port, path, "-", bodies, concurrency)
+
+
+async def _ours(path: str, bodies: Path, concurrency: int, warm: Path | None) -> dict[str, Any]:
+    async with pg.database("ingest") as name:
+        with servers.uvicorn("app.main:app", app_env(name)) as srv:
+            token = create_key(srv.base, ["ingest"])
+            if warm is not None:  # the same number of warm-up requests as the bare run gets
+                await loadgen(srv.port, path, token, warm, concurrency)
+            result = await loadgen(srv.port, path, token, bodies, concurrency)
+            result["dossiers"] = await count_rows(name, "dossiers")
+            return result
+
+
+def _row(name: str, res: dict[str, Any], unit_count: int, load: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "rate": unit_count / res["seconds"],
+        "p50_ms": res["p50_ms"],
+        "p99_ms": res["p99_ms"],
+        "statuses": res["statuses"],
+        "load": f"{load} → {_load()}",
+    }
+
+
+async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:
+        work = Path(tmp)
+        first = 30_000_000
+        for concurrency in args.concurrency:
+            singles = data.in_sync_order(first, args.single_dossiers)[: args.requests]
+            warm = data.in_sync_order(first + 5_000_000, 200)[:500]
+            first += args.single_dossiers
+            bodies = write_bodies(work / f"singles-{concurrency}.jsonl", singles)
+            warm_file = write_bodies(work / f"warm-{concurrency}.jsonl", warm)
+            for label, run_one in (
+                ("bare", _bare("/event", bodies, concurrency)),
+                ("ours", _ours("/api/v1/events", bodies, concurrency, warm_file)),
+            ):
+                load = _load()
+                res = await run_one
+                rows.append(_row(f"single POST c={concurrency} {label}", res, len(singles), load))
+                print(json.dumps(rows[-1]), flush=True)
+        events = data.in_sync_order(10_000_000, args.batch_dossiers)
+        shuffled = events[:]
+        random.Random(1).shuffle(shuffled)
+        for order, evs in (("sync order", events), ("shuffled", shuffled)):
+            size = args.batch_size
+            batches = [{"events": evs[i : i + size]} for i in range(0, len(evs), size)]
+            path = write_bodies(work / f"batches-{order[:4]}.jsonl", batches)
+            for label, run_one in (
+                ("bare", _bare("/batch", path, args.batch_concurrency)),
+                ("ours", _ours("/api/v1/events/batch", path, args.batch_concurrency, None)),
+            ):
+                load = _load()
+                res = await run_one
+                rows.append(_row(f"batch {order} {label}", res, len(evs), load))
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.write_path", description=__doc__)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 32, 64])
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--single-dossiers", type=int, default=3000)
+    parser.add_argument("--batch-dossiers", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-concurrency", type=int, default=4)
+    args = parser.parse_args()
+    rows = asyncio.run(run(args))
+    print("| measurement | rate | p50 ms | p99 ms | statuses | load 1m/5m before → after |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['name']} | {r['rate']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['statuses']} | {r['load']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
