@@ -80,3 +80,16 @@ def test_no_module_imports_itself_back() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_dossiers_do_not_import_metrics() -> None:
+    """The flow is events → dossiers → metrics: metrics count dossiers, never the reverse."""
+    graph = import_graph()
+    back = {
+        (module, target)
+        for module, targets in graph.items()
+        if module.startswith("app.dossiers")
+        for target in targets
+        if target.startswith("app.metrics")
+    }
+    assert back == set()

@@ -28,9 +28,9 @@ from reliability.workload import check_store, make_events
 from tests.conftest import (
     ADMIN_TOKEN,
     BACKENDS,
-    TABLES,
     _create_pg_database,
     _drop_pg_database,
+    empty_tables,
     make_settings,
 )
 
@@ -118,7 +118,7 @@ async def direct(pg_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine straight to the database (not through the proxy), emptied first."""
     engine = create_async_engine(pg_url)
     async with engine.begin() as conn:
-        await conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        await empty_tables(conn)
     yield engine
     await engine.dispose()
 

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from app.db import Database
 from app.demo import (
@@ -30,7 +29,7 @@ from app.demo import (
 )
 from app.reference import service as reference
 from app.reference.schemas import ProcedureIn, UnitItem
-from tests.conftest import ADMIN_TOKEN, TABLES
+from tests.conftest import ADMIN_TOKEN, empty_tables
 
 BATCH = 5000
 
@@ -83,8 +82,7 @@ async def district(app: FastAPI) -> AsyncIterator[Loaded]:
     """The demo province loaded once per backend for this module's tests."""
     database: Database = app.state.db
     async with database.engine.begin() as conn:
-        for table in TABLES:
-            await conn.execute(text(f"DELETE FROM {table}"))
+        await empty_tables(conn)
     demo = build_demo(seed=0)
     await _load_reference(app, demo)
     transport = httpx.ASGITransport(app=app)

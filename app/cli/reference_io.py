@@ -167,8 +167,8 @@ def _run_import(
                 progress.update(task, completed=done, total=total)
 
             async with db.sessionmaker() as session, session.begin():
-                _, created = await upsert(session, on_progress)
-                return int(created)
+                created = await upsert(session, on_progress)
+                return sum(created)
 
     try:
         created = _run(no_migrate, work)

@@ -17,8 +17,8 @@ the words a client reads are the words the code is written against.
 
 from __future__ import annotations
 
-import functools
 import inspect
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -100,32 +100,36 @@ class Count:
 
 @dataclass(frozen=True)
 class Rate:
-    """``sum(numerator) / sum(denominator)`` over counts; ``None`` when the denominator is 0."""
+    """``sum(numerator) / sum(denominator)`` over counts; ``None`` when the denominator is 0.
+
+    That division is the rate, here and nowhere else: the answers carry it with its
+    numerator and denominator, and the dashboard shows what they carry."""
 
     name: str
     numerator: tuple[str, ...]
     denominator: tuple[str, ...]
-    formula: Callable[..., Any]
+    meaning: str
     lower_is_better: bool = False
 
     @property
     def description(self) -> str:
-        return _words(self.formula)
+        """The formula in words, e.g. ``(a + b) / c: <meaning>``."""
+
+        def side(names: tuple[str, ...]) -> str:
+            return " + ".join(names) if len(names) == 1 else f"({' + '.join(names)})"
+
+        return f"{side(self.numerator)} / {side(self.denominator)}: {self.meaning}"
 
     def value(self, counts: Mapping[str, int]) -> tuple[float | None, int, int]:
-        """The rate by its ``formula`` (None over a zero denominator), with its numerator and
-        denominator."""
-        numerator = sum(counts.get(n, 0) for n in self.numerator)
-        denominator = sum(counts.get(n, 0) for n in self.denominator)
-        if not denominator:
-            return None, numerator, denominator
-        value = self.formula(*(counts.get(n, 0) for n in self.arguments))
-        return float(value), numerator, denominator
-
-    @functools.cached_property
-    def arguments(self) -> tuple[str, ...]:
-        """The counts ``formula`` takes, by its parameter names."""
-        return tuple(inspect.signature(self.formula).parameters)
+        """The rate (None over a zero denominator), its numerator and its denominator."""
+        get = counts.get
+        numerator = 0
+        for name in self.numerator:
+            numerator += get(name, 0)
+        denominator = 0
+        for name in self.denominator:
+            denominator += get(name, 0)
+        return (numerator / denominator if denominator else None), numerator, denominator
 
 
 # --- the bases --------------------------------------------------------------------------------
@@ -370,112 +374,77 @@ COUNTS: dict[str, Count] = {
 }
 
 
-# --- rates (the docstring is the field's definition) ----------------------------------------
-
-
-def online_rate(received_online: int, received: int) -> float:
-    """received_online / received: the share of dossiers received in the period that came
-    in online."""
-    return received_online / received
-
-
-def online_payment_rate(paid_online: int, fee_required: int) -> float:
-    """paid_online / fee_required: among dossiers received in the period that charge a fee,
-    the share paid online."""
-    return paid_online / fee_required
-
-
-def digitized_component_rate(with_digitized_component: int, received: int) -> float:
-    """with_digitized_component / received: the share of dossiers received in the period with
-    at least one digitized component."""
-    return with_digitized_component / received
-
-
-def fully_digitized_rate(fully_digitized: int, received: int) -> float:
-    """fully_digitized / received: the share of dossiers received in the period with every
-    component digitized."""
-    return fully_digitized / received
-
-
-def result_digitized_rate(result_digitized: int, resolved: int) -> float:
-    """result_digitized / resolved: the share of dossiers resolved in the period with an
-    electronic result."""
-    return result_digitized / resolved
-
-
-def result_signed_rate(result_signed: int, resolved: int) -> float:
-    """result_signed / resolved: the share of dossiers resolved in the period with a digitally
-    signed result."""
-    return result_signed / resolved
-
-
-def on_time_rate(resolved_early: int, resolved_on_time: int, resolved: int) -> float:
-    """(resolved_early + resolved_on_time) / resolved: the share of dossiers resolved in the
-    period that were resolved no later than their due_at."""
-    return (resolved_early + resolved_on_time) / resolved
-
-
-def overdue_rate(
-    resolved_late: int, in_progress_overdue: int, resolved: int, in_progress: int
-) -> float:
-    """(resolved_late + in_progress_overdue) / (resolved + in_progress): late resolved and
-    overdue open dossiers over resolved and open ones; lower is better."""
-    return (resolved_late + in_progress_overdue) / (resolved + in_progress)
-
-
-def progress_rate(
-    progress_resolved_on_time: int,
-    progress_in_progress_on_time: int,
-    resolved: int,
-    in_progress: int,
-) -> float:
-    """(progress_resolved_on_time + progress_in_progress_on_time) / (resolved + in_progress):
-    the national portal's processing progress (Decision 766, indicator 2.1), the dossiers on
-    time by its rules over those resolved in the period or open at its end (the population of
-    overdue_rate). Not 1 − overdue_rate: the portal's "on time" differs from the contract's."""
-    return (progress_resolved_on_time + progress_in_progress_on_time) / (resolved + in_progress)
-
-
-def dossiers_digitized_rate(dossiers_digitized: int, received: int) -> float:
-    """dossiers_digitized / received: the share of dossiers received in the period with at
-    least one digitized component and, if resolved, an electronic result (Decision 766,
-    indicator 4.2)."""
-    return dossiers_digitized / received
+# --- rates: sum(numerator) / sum(denominator), and what that means ---------------------------
 
 
 RATES: dict[str, Rate] = {
     r.name: r
     for r in (
-        Rate("online_rate", ("received_online",), ("received",), online_rate),
-        Rate("online_payment_rate", ("paid_online",), ("fee_required",), online_payment_rate),
+        Rate(
+            "online_rate",
+            ("received_online",),
+            ("received",),
+            "the share of dossiers received in the period that came in online.",
+        ),
+        Rate(
+            "online_payment_rate",
+            ("paid_online",),
+            ("fee_required",),
+            "among dossiers received in the period that charge a fee, the share paid online.",
+        ),
         Rate(
             "digitized_component_rate",
             ("with_digitized_component",),
             ("received",),
-            digitized_component_rate,
+            "the share of dossiers received in the period with at least one digitized component.",
         ),
-        Rate("fully_digitized_rate", ("fully_digitized",), ("received",), fully_digitized_rate),
-        Rate("result_digitized_rate", ("result_digitized",), ("resolved",), result_digitized_rate),
-        Rate("result_signed_rate", ("result_signed",), ("resolved",), result_signed_rate),
-        Rate("on_time_rate", ("resolved_early", "resolved_on_time"), ("resolved",), on_time_rate),
+        Rate(
+            "fully_digitized_rate",
+            ("fully_digitized",),
+            ("received",),
+            "the share of dossiers received in the period with every component digitized.",
+        ),
+        Rate(
+            "result_digitized_rate",
+            ("result_digitized",),
+            ("resolved",),
+            "the share of dossiers resolved in the period with an electronic result.",
+        ),
+        Rate(
+            "result_signed_rate",
+            ("result_signed",),
+            ("resolved",),
+            "the share of dossiers resolved in the period with a digitally signed result.",
+        ),
+        Rate(
+            "on_time_rate",
+            ("resolved_early", "resolved_on_time"),
+            ("resolved",),
+            "the share of dossiers resolved in the period that were resolved no later than "
+            "their due_at.",
+        ),
         Rate(
             "overdue_rate",
             ("resolved_late", "in_progress_overdue"),
             ("resolved", "in_progress"),
-            overdue_rate,
+            "late resolved and overdue open dossiers over resolved and open ones; lower is better.",
             lower_is_better=True,
         ),
         Rate(
             "progress_rate",
             ("progress_resolved_on_time", "progress_in_progress_on_time"),
             ("resolved", "in_progress"),
-            progress_rate,
+            "the national portal's processing progress (Decision 766, indicator 2.1): the "
+            "dossiers on time by its rules over those resolved in the period or open at its "
+            "end (the population of overdue_rate). Not 1 − overdue_rate: the portal's "
+            '"on time" differs from the contract\'s.',
         ),
         Rate(
             "dossiers_digitized_rate",
             ("dossiers_digitized",),
             ("received",),
-            dossiers_digitized_rate,
+            "the share of dossiers received in the period with at least one digitized "
+            "component and, if resolved, an electronic result (Decision 766, indicator 4.2).",
         ),
     )
 }
@@ -494,7 +463,7 @@ def processing_days_mean(histogram: Mapping[int, int]) -> float | None:
     """The mean processing time in working days of dossiers resolved in the period (those with a
     known receipt date)."""
     n = sum(histogram.values())
-    return sum(v * c for v, c in histogram.items()) / n if n else None
+    return sum(map(operator.mul, histogram.keys(), histogram.values())) / n if n else None
 
 
 def percentile(histogram: Mapping[int, int], p: int) -> int | None:

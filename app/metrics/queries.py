@@ -1,9 +1,11 @@
-"""The SQL behind the metrics: GROUP BY in the database over indexed columns of ``dossiers``.
+"""The SQL behind the metrics: GROUP BY in the database, over the rollups or ``dossiers``.
 
-Each basis (intake, resolution, backlog) is one aggregate query that sums a CASE per count,
-grouped by the grouping key and the period bucket; processing times come back as a histogram
-(one row per group, bucket and number of working days) so means and nearest-rank percentiles
-are exact without loading dossiers.
+A request's counts are answered by a :class:`Plan`: a few steps, each one statement that says
+which :class:`Source` answers which fields (the rollups' day and month rows, their histogram,
+the backlog's running totals, or ``dossiers`` itself), grouped by the grouping key and the
+period bucket. Processing times come back as a histogram (one row per group, bucket and number
+of working days), so means and nearest-rank percentiles are exact without loading dossiers.
+The conditions themselves are ``formulas.py``'s.
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import UTCDateTime
 from app.dossiers.models import Dossier as D
-from app.metrics.formulas import COUNTS, Basis, Span, backlog_basis, intake_basis, resolution_basis
+from app.metrics.formulas import (
+    COUNTS,
+    OPEN,
+    Basis,
+    Span,
+    backlog_basis,
+    intake_basis,
+    resolution_basis,
+)
 from app.metrics.rollups import (
     BACKLOG_ROLLUPS,
     DAY,
@@ -186,7 +196,8 @@ class Aggregate:
         a histogram, so the sums are exact."""
         out = Aggregate()
         by_code: dict[str | None, list[int]] = {}
-        for g, b in {*self.counts, *self.processing_days, *self.lateness_days_total}:
+        every = (self.counts, self.processing_days, self.processing_days_net)
+        for g, b in {*(k for part in every for k in part), *self.lateness_days_total}:
             by_code.setdefault(g, []).append(b)
         for target, members in rows.items():
             for member in members:
@@ -196,10 +207,14 @@ class Aggregate:
                         mine = out.counts.setdefault(into, {})
                         for name, value in counts.items():
                             mine[name] = mine.get(name, 0) + value
-                    if (histogram := self.processing_days.get(key)) is not None:
-                        hist = out.processing_days.setdefault(into, {})
-                        for days, n in histogram.items():
-                            hist[days] = hist.get(days, 0) + n
+                    for mine_h, theirs in (
+                        (out.processing_days, self.processing_days),
+                        (out.processing_days_net, self.processing_days_net),
+                    ):
+                        if (histogram := theirs.get(key)) is not None:
+                            hist = mine_h.setdefault(into, {})
+                            for days, n in histogram.items():
+                                hist[days] = hist.get(days, 0) + n
                     if (late := self.lateness_days_total.get(key)) is not None:
                         out.lateness_days_total[into] = out.lateness_days_total.get(into, 0) + late
         return out
@@ -253,11 +268,11 @@ LATENESS = "lateness_days_total"  # working days past due, summed over the late 
 @dataclass(frozen=True)
 class Step:
     """One statement of a plan: ``source`` answers ``fields`` (counts, ``HISTOGRAM``,
-    ``LATENESS``) of ``basis``, for every bucket, or for the backlog at the ends of
-    ``buckets``."""
+    ``LATENESS``) of ``basis`` (None: of several, columns of the same rows), for every
+    bucket, or for the backlog at the ends of ``buckets``."""
 
     source: Source
-    basis: Basis
+    basis: Basis | None
     fields: tuple[str, ...]
     buckets: tuple[Bucket, ...] = ()
 
@@ -306,10 +321,9 @@ def plan(
     )
     steps: list[Step] = []
     if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
-        if intake:
-            steps.append(Step(Source.rollups, Basis.intake, intake))
-        if resolution or extra:
-            steps.append(Step(Source.rollups, Basis.resolution, resolution + extra))
+        if intake or resolution or extra:
+            # the intake and resolution sums are columns of the same rollup rows: one statement
+            steps.append(Step(Source.rollups, None, intake + resolution + extra))
         if histograms:
             steps.append(Step(Source.rollup_histogram, Basis.resolution, histograms))
         if backlog:
@@ -460,12 +474,14 @@ def backlog_branches(buckets: Sequence[Bucket]) -> list[list[ColumnElement[bool]
     """
     first_end = min(b.end for b in buckets)
     last_end = max(b.end for b in buckets)
+    c = D.__table__.c
+    (ends,) = OPEN.through  # every backlog span lies inside OPEN
     received = [
         *backlog_basis(),
         D.received_date <= buckets[-1].last,
-        D.received_at < last_end,
+        *(c[name] < last_end for name in OPEN.after),
     ]
-    return [[*received, D.ended_at.is_(None)], [*received, D.ended_at >= first_end]]
+    return [[*received, c[ends].is_(None)], [*received, c[ends] >= first_end]]
 
 
 async def _backlog_one_bucket(

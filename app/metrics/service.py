@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,6 +75,26 @@ async def scope_of(
     return Scope(codes, resolved.level, resolved.rows)
 
 
+COUNT, RATE, LATENESS_MEAN, STATISTIC = range(4)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_shape(fields: tuple[str, ...]) -> tuple[tuple[int, str, Any], ...]:
+    """What each field of a row is (a count, a rate, a statistic), found once per field list
+    rather than once per row and field."""
+    shape: list[tuple[int, str, Any]] = []
+    for name in fields:
+        if name in f.COUNTS:
+            shape.append((COUNT, name, None))
+        elif name in f.RATES:
+            shape.append((RATE, name, (f.RATES[name], f"{name}_numerator", f"{name}_denominator")))
+        elif name == "lateness_days_mean":
+            shape.append((LATENESS_MEAN, name, None))
+        else:
+            shape.append((STATISTIC, name, f.STATISTICS[name]))
+    return tuple(shape)
+
+
 def field_values(
     fields: Sequence[str],
     counts: Mapping[str, int],
@@ -83,20 +104,18 @@ def field_values(
 ) -> dict[str, Any]:
     """A row's fields from its counts; a rate adds ``<rate>_numerator`` and ``_denominator``."""
     out: dict[str, Any] = {}
-    for name in fields:
-        if name in f.COUNTS:
+    for kind, name, extra in _row_shape(tuple(fields)):
+        if kind == COUNT:
             out[name] = counts.get(name, 0)
-        elif name in f.RATES:
-            value, numerator, denominator = f.RATES[name].value(counts)
-            out[name] = value
-            out[f"{name}_numerator"] = numerator
-            out[f"{name}_denominator"] = denominator
-        elif name == "lateness_days_mean":
+        elif kind == RATE:
+            rate, numerator_key, denominator_key = extra
+            out[name], out[numerator_key], out[denominator_key] = rate.value(counts)
+        elif kind == LATENESS_MEAN:
             out[name] = f.lateness_days_mean(lateness_days_total, counts.get("resolved_late", 0))
         elif name in f.NET_STATISTICS:
             out[name] = f.NET_STATISTICS[name](net_histogram or {})
         else:
-            out[name] = f.STATISTICS[name](histogram)
+            out[name] = extra(histogram)
     return out
 
 
@@ -184,19 +203,28 @@ async def _rows(
     elif query.group_by is GroupBy.unit and scope.rows is not None:
         groups = set(scope.rows)  # the units valid in the period (their rows hold lineage)
     labels = await _group_labels(session, query.group_by, groups)
+    shape = tuple(fields)
+    counts, histograms, lateness = (
+        result.counts,
+        result.processing_days,
+        result.lateness_days_total,
+    )
+    periods = [(bucket.number, period_labels(bucket, query.period)) for bucket in buckets]
+    # a (group, bucket) without dossiers: the same fields every time, computed once
+    empty = field_values(shape, {}, {}, 0)
     rows: list[dict[str, Any]] = []
-    for group in sorted(groups, key=_sort_key):
-        for bucket in buckets:
-            key: GroupKey = (group, bucket.number)
-            row = {**labels[group], **period_labels(bucket, query.period)}
+    nets = result.processing_days_net
+    for group in sorted(labels, key=_sort_key):
+        label = labels[group]
+        for number, period in periods:
+            key: GroupKey = (group, number)
+            found, histogram, net = counts.get(key), histograms.get(key), nets.get(key)
+            if found is None and histogram is None and net is None:
+                rows.append({**label, **period, **empty})
+                continue
+            row = {**label, **period}
             row.update(
-                field_values(
-                    fields,
-                    result.counts.get(key, {}),
-                    result.processing_days.get(key, {}),
-                    result.lateness_days_total.get(key, 0),
-                    result.processing_days_net.get(key, {}),
-                )
+                field_values(shape, found or {}, histogram or {}, lateness.get(key, 0), net or {})
             )
             rows.append(row)
     return rows

@@ -72,8 +72,8 @@ async def put_units(
     items: Annotated[list[UnitItem], Body(max_length=MAX_BULK)],
     session: AsyncSession = SessionDep,
 ) -> Upserted:
-    upserted, _ = await service.put_units(session=session, items=items)
-    return Upserted(upserted=upserted)
+    created = await service.put_units(session=session, items=items)
+    return Upserted(upserted=len(created))
 
 
 @router.put(
@@ -90,8 +90,8 @@ async def put_procedures(
     items: Annotated[list[ProcedureItem], Body(max_length=MAX_BULK)],
     session: AsyncSession = SessionDep,
 ) -> Upserted:
-    upserted, _ = await service.put_procedures(session=session, items=items)
-    return Upserted(upserted=upserted)
+    created = await service.put_procedures(session=session, items=items)
+    return Upserted(upserted=len(created))
 
 
 def parse_at(value: str | None, request: Request) -> date | None:

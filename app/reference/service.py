@@ -40,7 +40,7 @@ async def put_unit(*, session: AsyncSession, code: str, data: UnitIn) -> tuple[U
 
 async def put_units(
     *, session: AsyncSession, items: Sequence[UnitItem], on_progress: Progress | None = None
-) -> tuple[int, int]:
+) -> list[bool]:
     """Bulk upsert, all-or-nothing: parents and successors may be named anywhere in the
     array; every bad item is reported at ``["body", index, field]`` and nothing changes."""
     seen: dict[str, int] = {}
@@ -50,10 +50,8 @@ async def put_units(
             errors.append(_error(_bulk_loc(index, "code"), f"code also at index {seen[item.code]}"))
         seen.setdefault(item.code, index)
     _raise(errors)
-    units, created = await _upsert_units(
-        session, [(i.code, i) for i in items], _bulk_loc, on_progress
-    )
-    return len(units), sum(created)
+    _, created = await _upsert_units(session, [(i.code, i) for i in items], _bulk_loc, on_progress)
+    return created  # per item: whether it was created
 
 
 def _error(loc: list[str | int], msg: str) -> dict[str, Any]:
@@ -218,7 +216,7 @@ def _describe_procedure(procedure: Procedure, data: ProcedureIn) -> bool:
 
 async def put_procedures(
     *, session: AsyncSession, items: Sequence[ProcedureItem], on_progress: Progress | None = None
-) -> tuple[int, int]:
+) -> list[bool]:
     """Bulk upsert, all-or-nothing (a repeated code is a 422 at ``["body", index, "code"]``)."""
     seen: dict[str, int] = {}
     errors: list[dict[str, Any]] = []
@@ -228,12 +226,12 @@ async def put_procedures(
         seen.setdefault(item.code, index)
     _raise(errors)
     existing = {p.code: p for p in (await session.execute(select(Procedure))).scalars()}
-    created = 0
+    created: list[bool] = []
     changed: list[str] = []
     for done, item in enumerate(items, start=1):
         procedure = existing.get(item.code)
+        created.append(procedure is None)
         if procedure is None:
-            created += 1
             procedure = existing[item.code] = Procedure(code=item.code)
             session.add(procedure)
         if _describe_procedure(procedure, item):
@@ -246,7 +244,7 @@ async def put_procedures(
         await rederive_procedures(session, changed)
     if on_progress is not None:
         on_progress(len(items), len(items))
-    return len(items), created
+    return created  # per item: whether it was created
 
 
 async def rederive_procedures(session: AsyncSession, codes: Sequence[str]) -> None:
