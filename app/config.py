@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     max_future_skew_seconds: int = Field(
         default=86400, ge=0, description="How far in the future occurred_at may lie."
     )
+    strict_fields: bool = Field(
+        default=False,
+        description="An event field the contract does not define makes the item invalid "
+        "(default: ignored, and named in the answer's warnings).",
+    )
     db_pool_size: int = Field(default=4, ge=1)
     db_max_overflow: int = Field(default=4, ge=0)
     db_timeout_seconds: float = Field(
@@ -84,7 +89,6 @@ class Settings(BaseSettings):
         default="0",
         description="National format: error_code answered on success (some clients expect 00).",
     )
-
     dvcqg_session_ttl_seconds: int = Field(
         default=3600,
         ge=60,
@@ -123,6 +127,50 @@ class Settings(BaseSettings):
             cidr, _, key_id = pair.partition("=")
             out.append((ipaddress.ip_network(cidr.strip(), strict=False), key_id.strip()))
         return out
+
+    # alerts (app/alerts, docs/alerts.md)
+    alerts_enabled: bool = Field(
+        default=True,
+        description="Run the alert scheduler and webhook/email deliveries in this process.",
+    )
+    alert_interval_seconds: float = Field(
+        default=60, gt=0, description="How often the service looks for due-soon/overdue dossiers."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=5, gt=0, description="Delay before the first retry; each next one is twice as late."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts before a delivery is dead-lettered."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="Connect + answer timeout of one webhook attempt."
+    )
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names or addresses webhooks may target (comma-separated); empty: any.",
+    )
+    alert_retention_days: int = Field(
+        default=30, ge=1, description="Finished alerts and delivery attempts are pruned after this."
+    )
+    alert_max_pending: int = Field(
+        default=10000,
+        ge=1,
+        description="Most undelivered alerts per subscription; beyond it new alerts wait.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for digest email.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="onestop-metrics@localhost")
+    smtp_starttls: bool = Field(default=False)
+    smtp_username: str | None = Field(default=None)
+    smtp_password: str | None = Field(default=None)
+    smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

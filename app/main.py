@@ -13,6 +13,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from app import apidocs, dashboard, health
+from app.alerts.routes import router as alerts_router
+from app.alerts.worker import AlertWorker
 from app.auth.routes import router as auth_router
 from app.caching import MetricCaching
 from app.config import Settings, get_settings
@@ -35,6 +37,7 @@ from app.observability.middleware import REQUEST_ID_HEADER, RequestContext
 from app.observability.routes import router as observability_router
 from app.reference.calendar_routes import router as calendar_router
 from app.reference.routes import router as reference_router
+from app.reference.sectors import router as sectors_router
 from app.reports.routes import router as reports_router
 from app.status.routes import router as status_router
 
@@ -59,9 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prometheus.observe_engine(db.engine, "primary")
         if db.read_engine is not db.engine:
             prometheus.observe_engine(db.read_engine, "read")
+        alerts = AlertWorker(db, settings, app.state.hashing_secret)
+        app.state.alerts = alerts
+        if settings.alerts_enabled:
+            alerts.start()
         try:
             yield
         finally:
+            await alerts.stop()
             await db.dispose()
             prometheus.forget_engine(db.engine, "primary")
             if db.read_engine is not db.engine:
@@ -80,7 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_handlers(app)
     # inside the size limit: it reads bodies whole
-    app.add_middleware(RefuseNul, verbatim=frozenset({"/api/v1/events", "/api/v1/events/batch"}))
+    app.add_middleware(
+        RefuseNul,
+        verbatim=frozenset({"/api/v1/events", "/api/v1/events/batch"}),
+        portal=(dvcqg_router.prefix, dvcqg_portal_router.prefix),
+    )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(MetricCaching, max_age=settings.cache_max_age_seconds)
     if settings.cors_origins:
@@ -103,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(calendar_router)
+    app.include_router(sectors_router)
     app.include_router(status_router)
     app.include_router(observability_router)
     app.include_router(dvcqg_router)
@@ -111,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage_router)  # before metrics: /metrics/coverage vs /{family}
     app.include_router(metrics_router)
     app.include_router(exports_router)
+    app.include_router(alerts_router)
     app.include_router(apidocs.router)  # before the dashboard's /static/{name}
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

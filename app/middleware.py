@@ -113,21 +113,31 @@ class RefuseNul:
     routes whose bodies are judged item by item and kept verbatim as JSON (the canonical
     event routes: each item's fields refuse control characters in ``EventIn``, an unknown
     field is stored in the JSON payload, where a NUL is storable, and one bad item must not
-    refuse its neighbours): their bodies are not checked here.
+    refuse its neighbours): their bodies are not checked here. ``portal`` names the path
+    prefixes that answer in the national portal's shape: their refusal carries its
+    ``error_code`` (``"1"``, unreadable) and ``message`` beside the same ``detail``, as their
+    other 422 answers do, so a vendor's client reads it as a failure.
     """
 
-    def __init__(self, app: ASGIApp, verbatim: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        verbatim: frozenset[str] = frozenset(),
+        portal: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.verbatim = verbatim
+        self.portal = portal
         self._paths: list[re.Pattern[str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        portal = scope["path"].startswith(self.portal) if self.portal else False
         loc = self._in_path(scope) or self._in_query(scope)
         if loc is not None:
-            await _refuse(send, loc)
+            await _refuse(send, loc, portal=portal)
             return
         if scope.get("method") in ("GET", "HEAD", "DELETE") or scope["path"] in self.verbatim:
             await self.app(scope, receive, send)
@@ -149,7 +159,7 @@ class RefuseNul:
             except orjson.JSONDecodeError:
                 found = None  # not JSON: the route answers that
             if found is not None:
-                await _refuse(send, ("body", *found))
+                await _refuse(send, ("body", *found), portal=portal)
                 return
         replay = iter(messages)
 
@@ -184,9 +194,12 @@ class RefuseNul:
         return None
 
 
-async def _refuse(send: Send, loc: tuple[str | int, ...]) -> None:
+async def _refuse(send: Send, loc: tuple[str | int, ...], *, portal: bool) -> None:
     error = {"loc": list(loc), "msg": NUL_MESSAGE, "type": "string_nul"}
-    body = orjson.dumps({"detail": [error]})
+    answer: dict[str, Any] = {"detail": [error]}
+    if portal:
+        answer = {"error_code": "1", "message": f"Dữ liệu không hợp lệ: {NUL_MESSAGE}", **answer}
+    body = orjson.dumps(answer)
     await send(
         {
             "type": "http.response.start",

@@ -115,6 +115,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "admin_token": ADMIN_TOKEN,
         "secret_key": "test-server-secret",
         "timezone": "Asia/Ho_Chi_Minh",
+        "alerts_enabled": False,  # tests run alert rounds themselves (app.state.alerts)
     }
     values.update(overrides)
     return Settings(**values)

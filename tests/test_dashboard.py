@@ -33,6 +33,7 @@ async def test_page_links_only_its_own_origin(client: httpx.AsyncClient) -> None
         "favicon.svg",
         "styles.css",
         "app.js",
+        "alerts.js",
         "vendor/plotly.min.js",
     }
 

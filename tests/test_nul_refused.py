@@ -46,6 +46,19 @@ async def test_a_nul_inside_a_national_record_is_422_with_its_location(
     assert (r.status_code, detail(r)) == (422, [(["body", 1, "MaHoSo"], NUL_TYPE)])
 
 
+async def test_a_national_route_refuses_a_nul_in_the_portal_shape(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    r = await client.post(
+        "/api/v1/dvcqg/dossiers", json=[{"MaHoSo\u0000": "x"}], headers=ingest_headers
+    )
+    assert (r.status_code, r.json()["error_code"], detail(r)) == (
+        422,
+        "1",
+        [(["body", 0, "MaHoSo\u0000"], NUL_TYPE)],
+    )
+
+
 async def test_a_nul_in_a_json_body_is_422_with_its_location(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

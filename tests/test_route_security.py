@@ -37,12 +37,20 @@ SCOPES = {
     ("DELETE", "/api/v1/calendar/{day}"): "admin",
     ("GET", "/api/v1/metrics/procedures"): "read",
     ("GET", "/api/v1/metrics/coverage"): "read",
+    ("PUT", "/api/v1/sectors/{code}"): "admin",
+    ("PUT", "/api/v1/sectors"): "admin",
+    ("GET", "/api/v1/sectors"): "read",
     ("GET", "/api/v1/metrics/{family}"): "read",
     ("GET", "/api/v1/rankings"): "read",
     ("GET", "/api/v1/dossiers"): "read",
     ("GET", "/api/v1/reports/processing"): "read",
     ("GET", "/api/v1/metrics/scorecard"): "read",
     ("GET", "/api/v1/exports/dossiers.csv"): "read",
+    ("POST", "/api/v1/subscriptions"): "admin",
+    ("GET", "/api/v1/subscriptions"): "admin",
+    ("GET", "/api/v1/subscriptions/{subscription_id}"): "admin",
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"): "admin",
+    ("GET", "/api/v1/subscriptions/{subscription_id}/deliveries"): "admin",
 }
 OTHER_SCOPE = {"admin": "read", "read": "ingest", "ingest": "read"}
 

@@ -16,6 +16,7 @@ from app.ingest.schemas import ValidationContext
 from app.ingest.service import ingest
 from app.reference import service as reference
 from app.reference.schemas import ProcedureIn, UnitItem
+from app.reference.sectors import put_sector
 
 BATCH = 2000
 
@@ -44,12 +45,14 @@ def _as_dict(item: Any) -> dict[str, Any]:
 
 async def load_demo(db: Database, *, seed: int = 0, source: str = "demo") -> DemoSummary:
     """Load units, procedures and events of ``build_demo(seed)``; idempotent."""
-    from app.demo import build_demo
+    from app.demo import SECTORS, build_demo
 
     data = build_demo(seed=seed)
     units = [_as_dict(u) for u in data.units]
     procedures = [_as_dict(p) for p in data.procedures]
     async with db.write_guard(), db.sessionmaker() as session, session.begin():
+        for code, (name, _) in SECTORS.items():
+            await put_sector(session, code, name)
         # one bulk upsert: the units with their lives and successors (the 2025 reorganisation)
         await reference.put_units(
             session=session, items=[UnitItem.model_validate(u) for u in units]

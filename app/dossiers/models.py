@@ -81,6 +81,15 @@ class Dossier(Base):
             "received_at",
             sqlite_where=text("ended_at IS NULL"),
         ),
+        # the open dossiers with a due date, by unit and due date: the alert scan (migration
+        # 0015; on PostgreSQL it INCLUDEs code, received_at, procedure_code)
+        Index(
+            "ix_dossiers_open_due",
+            "unit_code",
+            "due_at",
+            sqlite_where=text("ended_at IS NULL AND due_at IS NOT NULL"),
+            postgresql_where=text("ended_at IS NULL AND due_at IS NOT NULL"),
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)

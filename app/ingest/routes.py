@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -25,9 +26,11 @@ from app.ingest.schemas import (
     BatchOut,
     EventAck,
     EventIn,
+    ItemWarning,
     ValidationContext,
     batch_json,
 )
+from app.ingest.warnings import intake_warnings
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -48,7 +51,11 @@ async def read_json(request: Request) -> Any:
 
 
 def validation_context(db: Database) -> ValidationContext:
-    return ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds)
+    return ValidationContext.make(
+        db.settings.zone,
+        db.settings.max_future_skew_seconds,
+        strict_fields=db.settings.strict_fields,
+    )
 
 
 @router.post(
@@ -85,7 +92,7 @@ async def push_event(
         ctx=validation_context(db),
         claim=principal.signed_request,
     )
-    return acknowledge(outcome)
+    return acknowledge(outcome, await intake_warnings(db, [body], outcome.results))
 
 
 async def read_event(request: Request) -> dict[str, Any]:
@@ -95,8 +102,11 @@ async def read_event(request: Request) -> dict[str, Any]:
     return body
 
 
-def acknowledge(outcome: service.IngestOutcome) -> JSONResponse:
-    """The answer to one event: 201/200 with ``EventAck``, or the 422 / 409 it earned."""
+def acknowledge(
+    outcome: service.IngestOutcome, warnings: Mapping[int, list[ItemWarning]]
+) -> JSONResponse:
+    """The answer to one event: 201/200 with ``EventAck`` (and its warnings), or the 422 /
+    409 it earned."""
     result = outcome.results[0]
     if result.result == "invalid":
         raise Unprocessable.from_items(result.errors)
@@ -105,7 +115,9 @@ def acknowledge(outcome: service.IngestOutcome) -> JSONResponse:
             "this source already sent a different event with this event_id; the first is kept",
             event_id=result.event_id,
         )
-    ack = EventAck(event_id=result.event_id or "", result=result.result)
+    ack = EventAck(
+        event_id=result.event_id or "", result=result.result, warnings=warnings.get(0, [])
+    )
     return JSONResponse(ack.model_dump(), status_code=201 if result.result == "accepted" else 200)
 
 
@@ -154,6 +166,7 @@ async def push_batch(
             duplicates=outcome.duplicates,
             rejected=outcome.rejected,
             results=outcome.results,
+            warnings=await intake_warnings(db, events, outcome.results),
         ),
         media_type="application/json",
     )

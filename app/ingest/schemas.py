@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -47,16 +47,23 @@ EVENT_EXAMPLE: dict[str, Any] = {
 
 
 class ValidationContext(BaseModel):
-    """What validation needs from outside: the zone for naive times and 'now'."""
+    """What validation needs from outside: the zone for naive times and 'now', and whether
+    an unknown field is an error (ONESTOP_STRICT_FIELDS) or only a warning."""
 
     zone: Any
     now: datetime
     max_future: timedelta
+    strict_fields: bool = False
 
     @classmethod
-    def make(cls, zone: ZoneInfo, max_future_seconds: int) -> ValidationContext:
+    def make(
+        cls, zone: ZoneInfo, max_future_seconds: int, *, strict_fields: bool = False
+    ) -> ValidationContext:
         return cls(
-            zone=zone, now=datetime.now(UTC), max_future=timedelta(seconds=max_future_seconds)
+            zone=zone,
+            now=datetime.now(UTC),
+            max_future=timedelta(seconds=max_future_seconds),
+            strict_fields=strict_fields,
         )
 
 
@@ -165,6 +172,18 @@ class EventIn(BaseModel):
 _FOLD_FIELDS = tuple(f.name for f in dataclasses.fields(FoldEvent) if f.name != "source")
 
 _HASHED_FIELDS = tuple(sorted(EventIn.model_fields))
+EVENT_FIELDS = frozenset(EventIn.model_fields)
+
+
+class StrictEventIn(EventIn):
+    """``EventIn`` under ONESTOP_STRICT_FIELDS=true: an unknown field is an error at its name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def event_model(ctx: ValidationContext | None) -> type[EventIn]:
+    return StrictEventIn if ctx is not None and ctx.strict_fields else EventIn
+
 
 ItemResultKind = Literal["accepted", "duplicate", "conflict", "invalid"]
 
@@ -175,11 +194,29 @@ class ItemError(BaseModel):
     type: str
 
 
+class ItemWarning(BaseModel):
+    """Something sent that was not used as sent: never silent (CONTRACT "Intake
+    clarifications"). An unknown field (ignored) or an unregistered unit or procedure code
+    (stored, counted under a code without a name until it is registered)."""
+
+    loc: list[str | int] = Field(description="Field path inside the event.")
+    msg: str
+
+
+WARNINGS_FIELD: Any = Field(
+    default_factory=list,
+    description="Every unknown field (ignored; with ONESTOP_STRICT_FIELDS=true the item is "
+    "`invalid` instead) and every unit or procedure code that is not registered. Empty when "
+    "none.",
+)
+
+
 class ItemResult(BaseModel):
     index: int = Field(description="Position of the event in the batch, from 0.")
     event_id: str | None = Field(description="The event's id, when one could be read.")
     result: ItemResultKind
     errors: list[ItemError] = Field(default_factory=list)
+    warnings: list[ItemWarning] = WARNINGS_FIELD
 
 
 @dataclass(slots=True)
@@ -199,6 +236,7 @@ class ItemOutcome:
 class EventAck(BaseModel):
     event_id: str
     result: Literal["accepted", "duplicate"]
+    warnings: list[ItemWarning] = WARNINGS_FIELD
 
 
 class BatchIn(BaseModel):
@@ -215,7 +253,12 @@ class BatchOut(BaseModel):
 
 
 def batch_json(
-    *, accepted: int, duplicates: int, rejected: int, results: Sequence[ItemOutcome]
+    *,
+    accepted: int,
+    duplicates: int,
+    rejected: int,
+    results: Sequence[ItemOutcome],
+    warnings: Mapping[int, Sequence[ItemWarning]] | None = None,
 ) -> bytes:
     """``BatchOut`` as JSON, byte for byte what FastAPI wrote for the model, in one pass.
 
@@ -234,6 +277,7 @@ def batch_json(
                     "event_id": r.event_id,
                     "result": r.result,
                     "errors": [e.model_dump() for e in r.errors] if r.errors else [],
+                    "warnings": [w.model_dump() for w in (warnings or {}).get(r.index, ())],
                 }
                 for r in results
             ],

@@ -28,6 +28,7 @@ from app.ingest.schemas import (
     ItemOutcome,
     ItemResultKind,
     ValidationContext,
+    event_model,
 )
 from app.observability.prometheus import record_ingest
 from app.storage.base import RetryableConflict, WriteTx
@@ -68,7 +69,7 @@ def validate_items(
     invalid: list[ItemOutcome] = []
     for index, item in enumerate(items):
         try:
-            event = EventIn.model_validate(item, context=ctx)
+            event = event_model(ctx).model_validate(item, context=ctx)
         except ValidationError as exc:
             event_id = item.get("event_id") if isinstance(item, dict) else None
             invalid.append(

@@ -55,6 +55,36 @@ POOL_CAPACITY = Gauge(
     multiprocess_mode="livesum",
 )
 
+# alerts (app/alerts): what the scheduler recorded, what the workers delivered, the queue
+ALERTS_CREATED = Counter(
+    "onestop_alerts",
+    "Alerts recorded by the scheduler, by type (dossier.overdue, dossier.due_soon, "
+    "digest.daily).",
+    ["type"],
+)
+ALERT_DELIVERIES = Counter(
+    "onestop_alert_deliveries",
+    "Alert delivery attempts, by channel (webhook, email) and result: delivered, failed "
+    "(to be retried) or dead (the last attempt failed).",
+    ["channel", "result"],
+)
+ALERT_DELIVERY_DURATION = Histogram(
+    "onestop_alert_delivery_duration_seconds",
+    "Time of one delivery attempt, by channel.",
+    ["channel"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+ALERT_QUEUE_PENDING = Gauge(
+    "onestop_alert_queue_pending",
+    "Alerts recorded and not yet delivered nor dead.",
+    multiprocess_mode="max",
+)
+ALERT_QUEUE_AGE = Gauge(
+    "onestop_alert_queue_oldest_age_seconds",
+    "Age of the oldest undelivered alert (0 when none).",
+    multiprocess_mode="max",
+)
+
 
 def record_ingest(
     source: str, *, accepted: int, duplicates: int, conflicts: int, invalid: int

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics.queries import Bucket, GroupBy, Period, Scope, aggregate, day_start, make_buckets
 from app.reference.models import Procedure
+from app.reference.sectors import sector_names
 
 
 class ReportGroup(StrEnum):
@@ -163,6 +164,8 @@ async def processing_report(
     )
     keys = {g for g, _ in period.counts} | {g for g, _ in carried.counts}
     names: dict[str | None, str | None] = {}
+    if group_by is ReportGroup.sector and keys - {None}:
+        names.update(await sector_names(session, keys))  # the form's "Lĩnh vực" column
     if group_by is ReportGroup.procedure and keys - {None}:
         stmt = select(Procedure.code, Procedure.name).where(
             Procedure.code.in_([k for k in keys if k is not None])

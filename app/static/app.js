@@ -52,6 +52,7 @@
       "chart.unknown": "Không rõ kênh",
       "chart.unavailable": "Không tải được thư viện biểu đồ.",
       "trends.csv": "Tải số liệu theo tháng (CSV)",
+      "trends.csvMachine": "CSV cho máy (tên cột tiếng Anh, tỷ lệ dạng phân số)",
       "trends.table": "Xem số liệu theo tháng dạng bảng",
       "monthly.month": "Tháng",
       "monthly.received": "Tiếp nhận",
@@ -205,6 +206,7 @@
       "chart.unknown": "Channel unknown",
       "chart.unavailable": "The chart library could not be loaded.",
       "trends.csv": "Download monthly figures (CSV)",
+      "trends.csvMachine": "Machine CSV (snake_case columns, rates as fractions)",
       "trends.table": "Show the monthly figures as a table",
       "monthly.month": "Month",
       "monthly.received": "Received",
@@ -1129,8 +1131,11 @@
     }
   }
 
-  async function downloadCsv() {
+  /** The monthly figures as CSV: for leaders (headers in the page's language, rates as
+   * percentages, `lang=`), or the machine CSV (snake_case headers, fractions). */
+  async function downloadCsv(forLeaders) {
     const params = new URLSearchParams({ from: state.from, to: state.to, period: "month", format: "csv" });
+    if (forLeaders) params.set("lang", state.lang);
     if (state.unit) params.set("unit", state.unit);
     if (state.level) params.set("level", state.level);
     if (state.lineage) params.set("lineage", "true");
@@ -1142,7 +1147,7 @@
       const blob = await response.blob();
       const link = el("a", {
         href: URL.createObjectURL(blob),
-        download: `onestop-${state.unit || "all"}-${state.from}-${state.to}.csv`,
+        download: `onestop-${state.unit || "all"}-${state.from}-${state.to}${forLeaders ? `-${state.lang}` : ""}.csv`,
       });
       document.body.append(link);
       link.click();
@@ -1719,7 +1724,8 @@
         navigate({ from, to });
       });
     }
-    $("#csv-download").addEventListener("click", downloadCsv);
+    $("#csv-download").addEventListener("click", () => downloadCsv(true));
+    $("#csv-machine").addEventListener("click", () => downloadCsv(false));
     $("#indicator-select").addEventListener("change", (event) => {
       navigate({ indicator: event.target.value });
     });

@@ -3,13 +3,15 @@ the overdue list, the language, the key, the CSV (fixtures in conftest.py)."""
 
 from __future__ import annotations
 
+import csv
 import os
+import re
 import shutil
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Browser, BrowserContext, Page
 
 from app.demo import DISTRICT
 from tests.browser.conftest import (
@@ -165,16 +167,24 @@ async def test_screenshot_is_saved(
     await page.close()
 
 
-async def test_monthly_figures_download_as_csv(
-    visitor: BrowserContext, live_service: LiveService, tmp_path: Path
-) -> None:
-    page = await _open(visitor, live_service)
+async def _downloaded(page: Page, button: str, tmp_path: Path) -> list[list[str]]:
     async with page.expect_download() as waiting:
-        await page.click("#csv-download")
+        await page.click(button)
     download = await waiting.value
     target = tmp_path / download.suggested_filename
     await download.save_as(target)
-    lines = target.read_text(encoding="utf-8-sig").splitlines()
-    assert (lines[0].split(",")[0], len(lines)) == ("period", 1 + 3)  # header, Jan, Feb, Mar
+    return list(csv.reader(target.read_text(encoding="utf-8-sig").splitlines()))
+
+
+async def test_monthly_figures_download_as_csv(
+    visitor: BrowserContext, live_service: LiveService, tmp_path: Path
+) -> None:
+    page = await _open(visitor, live_service, f"unit={DISTRICT}&{PERIOD}")
+    machine = await _downloaded(page, "#csv-machine", tmp_path)
+    leaders = await _downloaded(page, "#csv-download", tmp_path)
+    rate = leaders[0].index("Tỷ lệ số hóa toàn bộ hồ sơ")
+    assert (machine[0][0], len(machine)) == ("period", 1 + 3)  # header, Jan, Feb, Mar
+    assert (leaders[0][0], leaders[1][0], len(leaders)) == ("Kỳ", "T1/2024", 1 + 3)
+    assert re.fullmatch(r"\d{1,3}(,\d{1,2})?%", leaders[1][rate])
     await page.close()
 

@@ -1,0 +1,1 @@
+"""Urging units: due-soon, overdue and daily-digest alerts (docs/alerts.md)."""
