@@ -1,7 +1,7 @@
 """national index: statutory durations, waits on the citizen, portal rollups
 
 Revision ID: 0014_national_index
-Revises: 0016_unit_lineage
+Revises: 0017_sectors
 Create Date: 2026-12-01 22:10:00
 
 ``procedures.duration_working_days`` (statutory time N). ``dossiers`` gains the raw due date
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_national_index"
-down_revision: str | None = "0016_unit_lineage"
+down_revision: str | None = "0017_sectors"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
