@@ -44,6 +44,7 @@ async def test_a_nul_inside_a_national_record_is_422_with_its_location(
     ]
     r = await client.post("/api/v1/dvcqg/progress", json=steps, headers=ingest_headers)
     assert (r.status_code, detail(r)) == (422, [(["body", 1, "MaHoSo"], NUL_TYPE)])
+    assert r.json()["error_code"] == "1"  # the national format's "nothing stored" answer
 
 
 async def test_a_national_route_refuses_a_nul_in_the_portal_shape(

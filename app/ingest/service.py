@@ -133,11 +133,12 @@ def _first_of_each_id(valid: list[_Valid], outcome: IngestOutcome) -> list[_Vali
 async def _store(
     tx: WriteTx, *, source: str, fresh: list[_Valid], zone: Any, outcome: IngestOutcome
 ) -> None:
-    """Insert, classify, then fold what was new into its dossiers.
+    """Insert (which registers unknown codes), classify, then fold what was new into its
+    dossiers.
 
     The dossiers are locked only after the insert: concurrent batches of one sync share
     dossiers, and holding their locks through the insert made them queue
-    (docs/performance.md, "Batch ingest"). The fold stays exact: under the lock, each
+    (bench/HISTORY.md, "Batch ingest"). The fold stays exact: under the lock, each
     statement sees every event committed by the previous holder, and ``apply_events``
     replays a dossier whenever one of its new events sorts before its folded state. An
     event another writer inserted but has not folded yet is folded by that writer, which
@@ -159,10 +160,6 @@ async def _store(
         return
     events = [columns.fold_event_of_row(row) for row in accepted]
     await tx.lock_dossiers(sorted({e.dossier_code for e in events}))
-    await tx.register_reference(
-        sorted({e.unit_code for e in events}),
-        sorted({e.procedure_code for e in events if e.procedure_code}),
-    )
     outcome.dossiers_changed = await apply_events(tx, events, zone=zone)
 
 

@@ -41,16 +41,13 @@ class WriteTx(Protocol):
         ...
 
     async def insert_events(self, source: str, rows: Sequence[tuple[Any, ...]]) -> Inserted:
-        """Store events not stored yet; ``rows`` in ``columns.EVENT_COLUMNS`` order, with
-        distinct event ids of this ``source``."""
+        """Store the events not stored yet, and register the unit and procedure codes of
+        those it stored that were never seen before (as unregistered units and procedures);
+        ``rows`` in ``columns.EVENT_COLUMNS`` order, with distinct event ids of ``source``."""
         ...
 
     async def lock_dossiers(self, codes: Sequence[str]) -> None:
         """Serialise writers of these dossiers until the transaction ends."""
-        ...
-
-    async def register_reference(self, units: Sequence[str], procedures: Sequence[str]) -> None:
-        """Codes never seen before become unregistered units and procedures."""
         ...
 
     async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:

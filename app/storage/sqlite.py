@@ -139,12 +139,17 @@ class SqliteTx:
         new = [dict(zip(names, row, strict=True)) for row in rows if row[at] not in stored]
         for part in chunks(new, 1000):
             await self.session.execute(_INSERT_EVENTS, part)
+        await self._register_reference(
+            sorted({row["unit_code"] for row in new}),
+            sorted({row["procedure_code"] for row in new if row["procedure_code"]}),
+        )
         return Inserted({row["event_id"] for row in new}, stored)
 
     async def lock_dossiers(self, codes: Sequence[str]) -> None:
         return None  # the transaction holds SQLite's only write lock already
 
-    async def register_reference(self, units: Sequence[str], procedures: Sequence[str]) -> None:
+    async def _register_reference(self, units: Sequence[str], procedures: Sequence[str]) -> None:
+        """Codes never seen before become unregistered units and procedures."""
         now = utcnow()
         for model, codes in ((Unit, units), (Procedure, procedures)):
             for part in chunks(list(codes), IN_CHUNK):
