@@ -482,9 +482,10 @@ def build_demo(seed: int = 0, today: date | None = None) -> DemoData:
     for i in range(40):
         unit, level = (DISTRICT, "district") if i % 4 == 0 else (rng.choice(communes), "commune")
         fate = "refuse" if i < 30 else "refuse_after_receipt"
-        noise.append(
-            _Dossier(unit, level, rng.choice(g.q1_days + g.window_q2_days), "online", fate)
-        )
+        day = rng.choice(g.q1_days + g.window_q2_days)
+        if fate == "refuse_after_receipt":  # received, so in intake (CONTRACT.md v1.1): later
+            day = g.may_days[i % len(g.may_days)]
+        noise.append(_Dossier(unit, level, day, "online", fate))
     for i in range(120):
         unit, level = (DISTRICT, "district") if i % 6 == 0 else (rng.choice(communes), "commune")
         plan = _Dossier(

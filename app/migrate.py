@@ -37,6 +37,7 @@ def upgrade(url: str, revision: str = "head") -> None:
         asyncio.run(fill_ended_dates(url))
         asyncio.run(refresh_calendar(url))
         asyncio.run(ensure_event_partitions(url))
+        asyncio.run(refold_unwaited(url))
         asyncio.run(ensure_rollups(url))
 
 
@@ -121,6 +122,34 @@ async def fill_ended_dates(url: str, chunk: int = 5000) -> int:
     finally:
         await engine.dispose()
     return filled
+
+
+async def refold_unwaited(url: str) -> int:
+    """Refold every dossier (and recount the rollups) when some were folded before the fold
+    recorded waits on the citizen (``waits`` NULL, migration 0014); returns the dossiers
+    refolded (0 when none needed it)."""
+    from sqlalchemy import literal, select, update
+
+    from app.config import Settings
+    from app.db import Database
+    from app.dossiers.models import Dossier
+    from app.dossiers.service import refold_all
+
+    settings = Settings(database_url=url)
+    db = Database(settings)
+    try:
+        async with db.sessionmaker() as session:
+            stale = select(literal(1)).select_from(Dossier).where(Dossier.waits.is_(None))
+            if await session.scalar(stale.limit(1)) is None:
+                return 0
+        async with db.storage.write() as tx:
+            done = await refold_all(tx, zone=settings.zone)
+        async with db.sessionmaker() as session, session.begin():
+            # rows without events (written around the app) have no waits to record
+            await session.execute(update(Dossier).where(Dossier.waits.is_(None)).values(waits=""))
+        return done
+    finally:
+        await db.dispose()
 
 
 async def ensure_rollups(url: str, *, force: bool = False) -> bool:

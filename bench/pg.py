@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import orjson
 
+from app.dossiers.derive import portal_due_at
 from app.dossiers.fold import FoldEvent, Status, fold
 from app.migrate import ensure_rollups, upgrade_async
 from bench import data
@@ -183,7 +184,12 @@ async def bulk_load(
             for evs in data.generate(start, n):
                 recs = [event_record(b, now) for b in evs]
                 events.extend(recs)
-                row = fold([_fold_event(r) for r in recs]).to_row(zone)
+                state = fold([_fold_event(r) for r in recs])
+                row = state.to_row(zone)
+                # the derived columns (no statutory durations here: due_at is the events')
+                portal = portal_due_at(state, state.due_at_field)
+                row["portal_due_at"] = portal
+                row["portal_due_date"] = portal.astimezone(zone).date() if portal else None
                 row["updated_at"] = now
                 if columns is None:
                     columns = list(row)

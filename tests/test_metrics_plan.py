@@ -29,7 +29,12 @@ def test_by_unit_everything_but_the_open_backlog_of_now_comes_from_the_rollups()
     sources = _sources(GroupBy.unit, date(2024, 5, 31))
     assert sources.pop(HISTOGRAM) == {Source.rollup_histogram}
     assert sources.pop(LATENESS) == {Source.rollups}
-    for name in ("in_progress", "in_progress_overdue"):
+    for name in (
+        "in_progress",
+        "in_progress_overdue",
+        "in_progress_paused",
+        "progress_in_progress_on_time",
+    ):
         # January … April ended: running totals; May ends now: the open dossiers
         assert sources.pop(name) == {Source.backlog_totals, Source.open_dossiers}
     assert sources.pop("in_progress_within_deadline", None) is None  # not asked for

@@ -28,6 +28,7 @@ from app.metrics.queries import (
 )
 from app.migrate import ensure_rollups, fill_ended_dates
 from reliability.workload import make_batches
+from tests.conftest import ADMIN_TOKEN
 from tests.test_auth_hardening import other_instance
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -66,9 +67,11 @@ def one_dossier(rng: random.Random, code: str) -> list[dict[str, Any]]:
         )
 
     total = rng.randrange(0, 4)
+    channel = rng.choice(["online", "direct", "postal", None])
     attributes = {
-        "channel": rng.choice(["online", "direct", "postal"]),
-        "due_at": _at(due, 17),
+        **({"channel": channel} if channel else {}),
+        # without a due date, the procedure's statutory duration gives one (when registered)
+        **({"due_at": _at(due, 17)} if rng.random() < 0.8 else {"procedure_code": "P-DUR"}),
         "components_total": total,
         "components_digitized": rng.randrange(0, total + 1),
         "fee_required": rng.random() < 0.5,
@@ -81,6 +84,17 @@ def one_dossier(rng: random.Random, code: str) -> list[dict[str, Any]]:
     if rng.random() < 0.2:
         due = due + timedelta(days=rng.randrange(1, 6))
         ev("supplement_requested", received + timedelta(days=1), 10, due_at=_at(due, 17))
+        if rng.random() < 0.5:  # the citizen answers (or not: still waiting)
+            ev("processing", received + timedelta(days=rng.randrange(2, 6)), 11)
+            if rng.random() < 0.3:  # a second request
+                ev("supplement_requested", received + timedelta(days=6), 10)
+    if rng.random() < 0.1:
+        ev("payment_requested", received + timedelta(days=rng.randrange(1, 4)), 14)
+        if rng.random() < 0.7:
+            ev("processing", received + timedelta(days=rng.randrange(4, 8)), 9)
+    if rng.random() < 0.05:  # received, later refused: stays received, closed by the refusal
+        ev("refused", received + timedelta(days=rng.randrange(1, 10)), 15)
+        return events
     fate = rng.random()
     resolved = received + timedelta(days=rng.randrange(0, 20))
     if fate < 0.1:
@@ -104,7 +118,19 @@ def one_dossier(rng: random.Random, code: str) -> list[dict[str, Any]]:
 async def push_shuffled(
     client: httpx.AsyncClient, headers: dict[str, str], events: list[dict[str, Any]], seed: int
 ) -> None:
-    """In random order and random batch sizes: older events arrive after newer ones."""
+    """In random order and random batch sizes: older events arrive after newer ones. The
+    procedure of the dossiers without due_at has a statutory duration of 4 working days."""
+    response = await client.put(
+        "/api/v1/procedures/P-DUR",
+        json={
+            "name": "Thủ tục có thời hạn",
+            "level": "commune",
+            "online_service": "partial",
+            "duration_working_days": 4,
+        },
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert response.status_code in (200, 201), response.text
     rng = random.Random(seed)
     events = events[:]
     rng.shuffle(events)
@@ -149,6 +175,7 @@ async def both_ways(
                     group_by=group_by,
                     counts=list(COUNTS),
                     processing_days=True,
+                    processing_days_net=True,
                     lateness_days=True,
                     use_rollups=use_rollups,
                 )
@@ -161,6 +188,7 @@ def nonzero(result: Aggregate) -> dict[str, Any]:
     return {
         "counts": {k: {n: v for n, v in c.items() if v} for k, c in result.counts.items()},
         "processing_days": result.processing_days,
+        "processing_days_net": result.processing_days_net,
         "lateness_days_total": {k: v for k, v in result.lateness_days_total.items() if v},
     }
 
@@ -203,9 +231,14 @@ async def test_the_figures_are_not_all_zero(
     assert all(counts[n] > 0 for n in rollups.ROLLUP_COUNTS), counts
     assert fast.lateness_days_total[(None, 0)] > 0
     assert len(fast.processing_days[(None, 0)]) > 3
+    assert len(fast.processing_days_net[(None, 0)]) > 3
+    assert fast.processing_days_net != fast.processing_days
     backlog, _ = await both_ways(db, *RANGES[3], Period.none, GroupBy.none, Scope())
-    assert backlog.counts[(None, 0)]["in_progress_overdue"] > 0
-    assert backlog.counts[(None, 0)]["in_progress_within_deadline"] > 0
+    for name in ("in_progress_overdue", "in_progress_within_deadline"):
+        assert backlog.counts[(None, 0)][name] > 0, name
+    later, _ = await both_ways(db, *RANGES[1], Period.none, GroupBy.none, Scope())
+    for name in ("in_progress_paused", "progress_in_progress_on_time"):
+        assert later.counts[(None, 0)][name] > 0, name
 
 
 async def test_a_calendar_change_moves_the_rolled_up_working_days(

@@ -96,15 +96,16 @@ async def test_group_by_sector_and_procedure(
     ]
 
 
-async def test_refused_dossier_is_never_counted_as_received(
+async def test_only_a_dossier_refused_without_being_received_is_outside_intake(
     client: httpx.AsyncClient, ingest_headers: dict[str, str], read_headers: dict[str, str]
 ) -> None:
+    """B, received then refused, stays received and is closed (CONTRACT.md v1.1)."""
     events = dossier("A") + dossier("B")
     events.append(status_event("B", "refused", "2024-03-04T09:00:00+07:00"))
     events.append(status_event("C", "refused", "2024-03-04T09:00:00+07:00", channel="online"))
     await push(client, ingest_headers, events)
     row = await one_row(client, read_headers, "summary", **MARCH)
-    assert (row["received"], row["received_online"], row["in_progress"]) == (1, 1, 1)
+    assert (row["received"], row["received_online"], row["in_progress"]) == (2, 2, 1)
 
 
 async def test_empty_buckets_are_rows_of_zeros(

@@ -150,16 +150,19 @@ async def test_scorecard_points_use_the_thresholds(
     await push(client, ingest_headers, events)
     (row,) = await _scorecard(client, read_headers)
     by_key = {i["key"]: i for i in row["indicators"]}
-    progress = by_key["processing_progress"]
-    assert (progress["rate"], progress["points"], progress["max_points"]) == (0.5, 10.0, 20)
-    assert by_key["online_submission"]["points"] == pytest.approx(6.0)  # 2/4 × 12
+    # 2.1, the portal's progress: a (on time), c and d (open, no due date) of a, b, c, d
+    progress = by_key["progress"]
+    assert (progress["rate"], progress["points"], progress["max_points"]) == (0.75, 15.0, 20)
+    assert (row["progress_numerator"], row["progress_denominator"]) == (3, 4)
+    assert by_key["online_submission"]["points"] == 12  # 2/4 = 50 %: the threshold
     assert by_key["online_payment"]["points"] == 0.0
     assert by_key["electronic_result"]["points"] == pytest.approx(3.0)  # 1/2 × 6
-    digitized_row = by_key["dossiers_digitized"]
+    digitized_row = by_key["dossiers_digitized"]  # a, c, d (b resolved without e-result)
     assert (digitized_row["rate"], digitized_row["threshold"]) == (0.75, 0.8)
     assert digitized_row["points"] == pytest.approx(0.75 * 4 / 0.8)
-    assert row["points"] == pytest.approx(10 + 6 + 0 + 3 + 3.75)
+    assert row["points"] == pytest.approx(15 + 12 + 0 + 3 + 3.75)
     assert row["max_points"] == 52
+    assert row["on_time_rate"] == 0.5  # the contract's: a of the resolved a, b
 
 
 async def test_scorecard_full_marks_at_the_threshold_and_null_without_data(
@@ -179,4 +182,7 @@ async def test_scorecard_full_marks_at_the_threshold_and_null_without_data(
     by_unit = {r["unit_code"]: {i["key"]: i for i in r["indicators"]} for r in rows}
     assert by_unit["C"]["dossiers_digitized"]["points"] == 4  # 80 % meets the threshold
     assert by_unit["D"]["dossiers_digitized"]["points"] is None
-    assert by_unit["C"]["processing_progress"]["points"] is None
+    assert by_unit["C"]["progress"]["points"] == 20  # open, no due date: on time
+    assert by_unit["C"]["electronic_result"]["points"] is None  # nothing resolved
+    row_c = next(r for r in rows if r["unit_code"] == "C")
+    assert (row_c["points"], row_c["max_points"]) == (20 + 12 + 4, 20 + 12 + 4)

@@ -5,7 +5,18 @@ Rules (CONTRACT.md, "Events"):
   (``source``, ``event_id``) twice counts once;
 - a later non-null attribute overwrites an earlier one; ``status`` is the last event's;
 - ``received_at`` is the latest non-null ``received_at`` field, else the ``occurred_at`` of the
-  first ``received`` event; a dossier that was ``refused`` is never counted as received;
+  first ``received`` event; a dossier that has a ``received`` event stays received when it is
+  later ``refused`` (the refusal closes it, like ``withdrawn``); only a dossier refused without
+  ever being received is outside intake (CONTRACT.md v1.1, "Intake clarifications");
+- ``due_at_field`` is the latest non-null ``due_at`` an event gave (the row's ``due_at`` is the
+  *effective* due date: that one, else the one derived from the procedure's statutory duration,
+  see ``app/dossiers/derive.py``);
+- waiting on the citizen (CONTRACT.md v1.1, "The national index"): a wait runs from an event
+  entering ``supplement_requested`` or ``payment_requested`` from another status to the next
+  event of another status; a repeat of the same status continues the wait (it is not a new
+  request). ``waits`` holds the ended waits as (start, end) instants, ``paused_at`` the start of
+  the outstanding one (None when not waiting), ``supplement_count`` the number of supplement
+  requests (entries into ``supplement_requested``);
 - ``resolved_at`` is the ``occurred_at`` of the first ``resolved`` event, else of the first
   ``returned`` one; ``closed_at`` of the first ``withdrawn``, ``stopped`` or ``refused`` one;
   ``ended_at`` is the earlier of the two: from then on the dossier is no longer open.
@@ -52,6 +63,10 @@ class Status(StrEnum):
 STATUS_CODES: dict[Status, int] = {status: i for i, status in enumerate(Status, start=1)}
 CODE_STATUSES: dict[int, Status] = {i: status for status, i in STATUS_CODES.items()}
 CLOSING_STATUSES = frozenset({Status.withdrawn, Status.stopped, Status.refused})
+# Statuses in which the dossier waits on the citizen (the unit's clock is paused).
+WAITING_STATUSES = frozenset({Status.supplement_requested, Status.payment_requested})
+
+Wait = tuple[datetime, datetime]
 
 
 class Channel(StrEnum):
@@ -66,13 +81,13 @@ class Channel(StrEnum):
         return {"direct": 1, "online": 2, "postal": 3}[self.value]
 
 
-# Attributes an event may carry; a later non-null value overwrites an earlier one.
+# Attributes an event may carry; a later non-null value overwrites an earlier one (``due_at``
+# and ``received_at`` too, kept as ``due_at_field`` and ``received_at_field``).
 ATTRIBUTES = (
     "unit_code",
     "procedure_code",
     "sector_code",
     "channel",
-    "due_at",
     "components_total",
     "components_digitized",
     "result_digitized",
@@ -129,7 +144,7 @@ class DossierState:
     procedure_code: str | None = None
     sector_code: str | None = None
     channel: str | None = None
-    due_at: datetime | None = None
+    due_at_field: datetime | None = None
     components_total: int | None = None
     components_digitized: int | None = None
     result_digitized: bool | None = None
@@ -143,6 +158,8 @@ class DossierState:
     refused_at: datetime | None = None
     closed_at: datetime | None = None
     supplement_count: int = 0
+    paused_at: datetime | None = None
+    waits: tuple[Wait, ...] = ()
     event_count: int = 0
 
     @property
@@ -155,7 +172,33 @@ class DossierState:
 
     @property
     def counts_as_received(self) -> bool:
-        return self.received_at is not None and self.refused_at is None
+        """Received: a ``received`` event (even if refused later), or a ``received_at`` on a
+        dossier never refused."""
+        if self.received_at is None:
+            return False
+        return self.first_received_at is not None or self.refused_at is None
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The due date the events set (the last non-null ``due_at``)."""
+        return self.due_at_field
+
+    def clipped_waits(self) -> list[Wait]:
+        """The ended waits clipped to receipt … resolution (receipt … for an open dossier);
+        empty when the dossier was never received. Waits never overlap (one ends where the
+        next starts, at the earliest)."""
+        start = self.received_at if self.counts_as_received else None
+        if start is None:
+            return []
+        stop = self.resolved_at
+        out = []
+        for begin, end in self.waits:
+            begin = max(begin, start)
+            if stop is not None:
+                end = min(end, stop)
+            if begin < end:
+                out.append((begin, end))
+        return out
 
     @property
     def resolved_at(self) -> datetime | None:
@@ -174,8 +217,19 @@ class DossierState:
                 setattr(self, name, value)
         if event.received_at is not None:
             self.received_at_field = event.received_at
+        if event.due_at is not None:
+            self.due_at_field = event.due_at
         at = event.occurred_at
         status = event.status
+        if status is not self.status or self.event_count == 0:
+            # a change of status: it ends an outstanding wait and may start one
+            if self.paused_at is not None:
+                self.waits = (*self.waits, (self.paused_at, at))
+                self.paused_at = None
+            if status in WAITING_STATUSES:
+                self.paused_at = at
+                if status is Status.supplement_requested:
+                    self.supplement_count += 1
         self.status = status
         if status is Status.received and self.first_received_at is None:
             self.first_received_at = at
@@ -183,8 +237,6 @@ class DossierState:
             self.first_resolved_at = at
         elif status is Status.returned and self.first_returned_at is None:
             self.first_returned_at = at
-        elif status is Status.supplement_requested:
-            self.supplement_count += 1
         if status is Status.refused and self.refused_at is None:
             self.refused_at = at
         if status in CLOSING_STATUSES and self.closed_at is None:
@@ -208,6 +260,7 @@ class DossierState:
         """The ``dossiers`` table row: raw inputs, derived instants and local dates."""
         row = {name: getattr(self, name) for name in STATE_NAMES}
         row["status"] = self.status.value
+        row["waits"] = encode_waits(self.waits)
         received = self.received_at if self.counts_as_received else None
         row["received_at"] = self.received_at
         row["received_date"] = _local_date(received, zone)
@@ -215,14 +268,33 @@ class DossierState:
         row["resolved_date"] = _local_date(self.resolved_at, zone)
         row["ended_at"] = self.ended_at
         row["ended_date"] = _local_date(self.ended_at, zone)
-        row["due_date"] = _local_date(self.due_at, zone)
+        row["due_at"] = self.due_at_field  # until ``derive`` sets the effective one
+        row["due_date"] = _local_date(self.due_at_field, zone)
+        row["paused_date"] = _local_date(self.paused_at, zone)
         return row
 
     @classmethod
     def from_row(cls, row: Any) -> DossierState:
         values = {name: row[name] for name in STATE_NAMES}
         values["status"] = Status(values["status"])
+        values["waits"] = decode_waits(values["waits"])
         return cls(**values)
+
+
+def encode_waits(waits: tuple[Wait, ...]) -> str:
+    """The ended waits as stored: ``start end`` pairs of ISO instants, separated by ``;``."""
+    return ";".join(f"{a.isoformat()} {b.isoformat()}" for a, b in waits)
+
+
+def decode_waits(text: str | None) -> tuple[Wait, ...]:
+    """:func:`encode_waits` read back (NULL, from a row written before waits: none)."""
+    if not text:
+        return ()
+    pairs = []
+    for part in text.split(";"):
+        a, b = part.split(" ")
+        pairs.append((datetime.fromisoformat(a), datetime.fromisoformat(b)))
+    return tuple(pairs)
 
 
 # ``dataclasses.fields`` rebuilds its tuple on every call: visible in a 1000-event profile.

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -103,6 +104,12 @@ class Dossier(Base):
     first_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at_field: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the events' due_at
+    # waiting on the citizen: the ended waits ("start end;…", ISO instants; NULL: folded
+    # before waits were recorded), the start of the outstanding one and its local date
+    waits: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_date: Mapped[date | None] = mapped_column(Date)
     # derived instants and local dates
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_date: Mapped[date | None] = mapped_column(Date)
@@ -111,8 +118,15 @@ class Dossier(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_date: Mapped[date | None] = mapped_column(Date)
+    # effective due date: due_at_field, else derived from the procedure's statutory duration
+    # (app/dossiers/derive.py: due_derived), with wait_days the working days waited
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_date: Mapped[date | None] = mapped_column(Date)
+    due_derived: Mapped[bool] = mapped_column(Boolean, default=False)
+    wait_days: Mapped[int] = mapped_column(Integer, default=0)
+    # overdue by the national portal's rules after this instant (app/dossiers/derive.py)
+    portal_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    portal_due_date: Mapped[date | None] = mapped_column(Date)
     components_total: Mapped[int | None] = mapped_column(Integer)
     components_digitized: Mapped[int | None] = mapped_column(Integer)
     result_digitized: Mapped[bool | None] = mapped_column(Boolean)

@@ -20,7 +20,25 @@ class DossierStateOut(BaseModel):
     received_at: datetime | None = Field(
         description="NgayTiepNhan: the latest received_at sent, else the first `received` event."
     )
-    due_at: datetime | None
+    due_at: datetime | None = Field(
+        description="NgayHenTra: the last due_at the events set; without one, when the "
+        "procedure has a duration_working_days N, 17:00 local time on the (N + W)-th working "
+        "day after the day of receipt (W = wait_days; due_derived true); else null."
+    )
+    due_derived: bool = Field(
+        False, description="True when due_at comes from the procedure's statutory duration."
+    )
+    wait_days: int = Field(
+        0,
+        description="W: working days the dossier waited on the citizen (ended waits from a "
+        "supplement_requested or payment_requested event to the next event of another status, "
+        "counted like processing days, within receipt … resolution).",
+    )
+    paused_at: datetime | None = Field(
+        None,
+        description="While waiting on the citizen (last status supplement_requested or "
+        "payment_requested): when the outstanding request was made.",
+    )
     components_total: int | None
     components_digitized: int | None
     result_digitized: bool | None
@@ -34,7 +52,10 @@ class DossierStateOut(BaseModel):
         description="The first `withdrawn`, `stopped` or `refused` event."
     )
     refused_at: datetime | None
-    supplement_count: int = Field(description="Number of `supplement_requested` events.")
+    supplement_count: int = Field(
+        description="Supplement requests: events entering `supplement_requested` from another "
+        "status (a repeat of the same status is the same request)."
+    )
     event_count: int
     first_event_at: datetime
     last_event_at: datetime

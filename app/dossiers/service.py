@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.db import chunks, utcnow
+from app.dossiers import derive
 from app.dossiers.fold import DossierState, FoldEvent, fold
 from app.storage.base import WriteTx
 
@@ -44,16 +44,16 @@ async def apply_events(
         if code in states and min(e.key for e in new) <= states[code].last_key
     ]
     history = await tx.load_events(replay) if replay else {}
-    rows: list[dict[str, Any]] = []
-    now = utcnow()
+    folded: list[DossierState] = []
     for code, new in by_code.items():
         if code in history:
-            state = fold(history[code])
+            folded.append(fold(history[code]))
         else:
-            state = fold(new, start=states.get(code))
-        row = state.to_row(zone)
+            folded.append(fold(new, start=states.get(code)))
+    rows = await derive.rows_of(tx, folded, zone)  # wait days, effective due date
+    now = utcnow()
+    for row in rows:
         row["updated_at"] = now
-        rows.append(row)
     await tx.upsert_dossiers(rows)
     return len(rows)
 
@@ -64,12 +64,11 @@ async def refold_all(tx: WriteTx, *, zone: ZoneInfo, batch: int = 2000) -> int:
     done = 0
     for part in chunks(await tx.dossier_codes(), batch):
         history = await tx.load_events(part)
-        rows = []
+        folded = [fold(events) for events in history.values()]
+        rows = await derive.rows_of(tx, folded, zone)
         now = utcnow()
-        for events in history.values():
-            row = fold(events).to_row(zone)
+        for row in rows:
             row["updated_at"] = now
-            rows.append(row)
         await tx.upsert_dossiers(rows)
         done += len(rows)
     await tx.rebuild_rollups()

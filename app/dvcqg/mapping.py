@@ -546,7 +546,8 @@ DOSSIER_RULES: tuple[Rule, ...] = (
         "supplement_requested events; due_at",
         "each dated request → a supplement_requested event at NgayBoSung; due_at = NgayHenTraMoi "
         "of the latest request that has one (by NgayBoSung, then list order); "
-        "NgayTiepNhanBoSung only dates the state event",
+        "NgayTiepNhanBoSung (after NgayBoSung) → a processing event: the wait on the citizen "
+        "ends there",
         "supplements",
         read_supplements,
     ),
@@ -804,6 +805,10 @@ def map_dossier(record: Any, options: MappingOptions) -> MappedRecord:
     for supplement in requested:
         assert supplement.requested is not None
         dated.append((Status.supplement_requested, supplement.requested))
+        done = supplement.resubmitted
+        if done is not None and done.at > supplement.requested.at:
+            # the citizen supplemented: the wait ends (a later request is a new one)
+            dated.append((Status.processing, done))
     if ended is not None and status in (Status.resolved, Status.returned):
         dated.append((Status.resolved, ended))
     if returned is not None:

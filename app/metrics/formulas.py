@@ -2,8 +2,8 @@
 
 Three bases decide which dossiers a count looks at (CONTRACT.md, "Which dossiers count"):
 
-- ``intake``: dossiers received in the period (local ``received_date`` in it); a refused dossier
-  is never received;
+- ``intake``: dossiers received in the period (local ``received_date`` in it); a dossier
+  refused without ever being received is not received (one received, then refused, is);
 - ``resolution``: dossiers resolved in the period (local ``resolved_date`` in it: the first
   ``resolved`` event, else the first ``returned``), whatever happened to them later, unless
   they were withdrawn, stopped or refused before they were resolved;
@@ -158,7 +158,8 @@ def backlog_basis(source: Any = None) -> list[ColumnElement[bool]]:
 
 def received(end: Any) -> ColumnElement[bool]:
     """Dossiers received in the period: their receipt (NgayTiepNhan, local date) falls in it.
-    A refused dossier is never received."""
+    A dossier refused without ever being received is not; one received and refused later is
+    (the refusal closes it)."""
     return true()
 
 
@@ -175,6 +176,12 @@ def received_direct(end: Any) -> ColumnElement[bool]:
 def received_postal(end: Any) -> ColumnElement[bool]:
     """Dossiers received in the period by post (KenhThucHien 3)."""
     return D.channel == "postal"
+
+
+def received_channel_unknown(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period with no channel given, so that received_online +
+    received_direct + received_postal + received_channel_unknown = received."""
+    return D.channel.is_(None)
 
 
 def fee_required(end: Any) -> ColumnElement[bool]:
@@ -266,6 +273,62 @@ def in_progress_within_deadline(end: Any) -> ColumnElement[bool]:
     return and_(*WITHIN_DEADLINE.at(end))
 
 
+# Waiting on the citizen at t: open, and the outstanding request (``paused_at``: the start of
+# the wait the dossier is in now, from the fold) made before t.
+PAUSED = Span(after=("received_at", "paused_at"), through=("ended_at",))
+
+
+def in_progress_paused(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period and waiting on the citizen then: their
+    last status is supplement_requested or payment_requested, entered before the end."""
+    return and_(*PAUSED.at(end))
+
+
+# --- the national portal's processing progress (Decision 766, indicator 2.1) ------------------
+# The portal's words "on time" and "overdue" differ from the contract's (``resolved_on_time``,
+# ``in_progress_overdue``): a dossier with more than one supplement request is never on time,
+# and an open dossier waiting on the citizen is judged at the time of the request. Both are
+# exposed; these counts are the portal's. ``portal_due_at`` (a column, ``derive.py``) is the
+# instant after which an open dossier is overdue by those rules: its receipt with more than
+# one supplement request; none while a request made no later than due_at is outstanding;
+# else due_at.
+PORTAL_OVERDUE = Span(after=("received_at", "portal_due_at"), through=("ended_at",))
+PORTAL_ON_TIME = Span(after=("received_at",), through=("ended_at", "portal_due_at"))
+
+
+def progress_resolved_on_time(end: Any) -> ColumnElement[bool]:
+    """Dossiers resolved in the period on time by the national portal's rules (indicator
+    2.1): at most one supplement request, and resolved no later than due_at (the last one the
+    events set, else the one derived from the procedure's duration_working_days plus the
+    working days waited on the citizen), or without either."""
+    return and_(D.supplement_count <= 1, or_(D.due_at.is_(None), D.resolved_at <= D.due_at))
+
+
+def progress_in_progress_on_time(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period and on time by the national portal's
+    rules (indicator 2.1): at most one supplement request, and the end of the period (or,
+    while a request to the citizen is outstanding, the time of that request) no later than
+    due_at, or no due date."""
+    return and_(*PORTAL_ON_TIME.at(end))
+
+
+def progress_in_progress_overdue(end: Any) -> ColumnElement[bool]:
+    """Dossiers still open at the end of the period and overdue by the national portal's
+    rules (indicator 2.1): more than one supplement request, or past due_at at the end of the
+    period unless waiting on the citizen on a request made no later than due_at."""
+    return and_(*PORTAL_OVERDUE.at(end))
+
+
+def dossiers_digitized(end: Any) -> ColumnElement[bool]:
+    """Dossiers received in the period with at least one digitized component and, if resolved
+    (by now), an electronic result. The scorecard's indicator 4.2 judges the result at the
+    end of the period instead (``scorecard.py`` adds those resolved after it)."""
+    return and_(
+        D.components_digitized >= 1,
+        or_(D.resolved_at.is_(None), D.result_digitized.is_(True)),
+    )
+
+
 COUNTS: dict[str, Count] = {
     c.name: c
     for c in (
@@ -273,16 +336,19 @@ COUNTS: dict[str, Count] = {
         Count("received_online", Basis.intake, received_online),
         Count("received_direct", Basis.intake, received_direct),
         Count("received_postal", Basis.intake, received_postal),
+        Count("received_channel_unknown", Basis.intake, received_channel_unknown),
         Count("fee_required", Basis.intake, fee_required),
         Count("paid_online", Basis.intake, paid_online),
         Count("with_digitized_component", Basis.intake, with_digitized_component),
         Count("fully_digitized", Basis.intake, fully_digitized),
+        Count("dossiers_digitized", Basis.intake, dossiers_digitized),
         Count("resolved", Basis.resolution, resolved),
         Count("result_digitized", Basis.resolution, result_digitized),
         Count("result_signed", Basis.resolution, result_signed),
         Count("resolved_early", Basis.resolution, resolved_early),
         Count("resolved_on_time", Basis.resolution, resolved_on_time),
         Count("resolved_late", Basis.resolution, resolved_late),
+        Count("progress_resolved_on_time", Basis.resolution, progress_resolved_on_time),
         Count("in_progress", Basis.backlog, in_progress, OPEN),
         Count("in_progress_overdue", Basis.backlog, in_progress_overdue, OVERDUE),
         Count(
@@ -291,11 +357,25 @@ COUNTS: dict[str, Count] = {
             in_progress_within_deadline,
             WITHIN_DEADLINE,
         ),
+        Count("in_progress_paused", Basis.backlog, in_progress_paused, PAUSED),
+        Count(
+            "progress_in_progress_on_time",
+            Basis.backlog,
+            progress_in_progress_on_time,
+            PORTAL_ON_TIME,
+        ),
+        Count(
+            "progress_in_progress_overdue",
+            Basis.backlog,
+            progress_in_progress_overdue,
+            PORTAL_OVERDUE,
+        ),
     )
 }
 
 
 # --- rates: sum(numerator) / sum(denominator), and what that means ---------------------------
+
 
 RATES: dict[str, Rate] = {
     r.name: r
@@ -349,6 +429,22 @@ RATES: dict[str, Rate] = {
             ("resolved", "in_progress"),
             "late resolved and overdue open dossiers over resolved and open ones; lower is better.",
             lower_is_better=True,
+        ),
+        Rate(
+            "progress_rate",
+            ("progress_resolved_on_time", "progress_in_progress_on_time"),
+            ("resolved", "in_progress"),
+            "the national portal's processing progress (Decision 766, indicator 2.1): the "
+            "dossiers on time by its rules over those resolved in the period or open at its "
+            "end (the population of overdue_rate). Not 1 − overdue_rate: the portal's "
+            '"on time" differs from the contract\'s.',
+        ),
+        Rate(
+            "dossiers_digitized_rate",
+            ("dossiers_digitized",),
+            ("received",),
+            "the share of dossiers received in the period with at least one digitized "
+            "component and, if resolved, an electronic result (Decision 766, indicator 4.2).",
         ),
     )
 }
@@ -408,12 +504,48 @@ def processing_days_count(histogram: Mapping[int, int]) -> int:
     return sum(histogram.values())
 
 
+PROCESSING_DAYS_NET = (
+    "Working days from receipt to resolution less the working days spent waiting on the "
+    "citizen, of dossiers resolved in the period: a wait runs from a supplement_requested or "
+    "payment_requested event to the next event of another status, its working days counted "
+    "like processing days (d with start day < d <= end day) within receipt … resolution."
+)
+
+
+def processing_days_net_mean(net_histogram: Mapping[int, int]) -> float | None:
+    """The mean net processing time in working days of dossiers resolved in the period (with a
+    known receipt date): receipt to resolution less the working days waited on the citizen."""
+    return processing_days_mean(net_histogram)
+
+
+def processing_days_net_p50(net_histogram: Mapping[int, int]) -> int | None:
+    """The median net processing time in working days (receipt to resolution less the working
+    days waited on the citizen) of dossiers resolved in the period, by the nearest-rank
+    method."""
+    return percentile(net_histogram, 50)
+
+
+def processing_days_net_p90(net_histogram: Mapping[int, int]) -> int | None:
+    """The 90th percentile of net processing time in working days (receipt to resolution less
+    the working days waited on the citizen) of dossiers resolved in the period, by the
+    nearest-rank method."""
+    return percentile(net_histogram, 90)
+
+
+# statistics over the net histogram (the others read the gross one)
+NET_STATISTICS: dict[str, Callable[..., Any]] = {
+    "processing_days_net_mean": processing_days_net_mean,
+    "processing_days_net_p50": processing_days_net_p50,
+    "processing_days_net_p90": processing_days_net_p90,
+}
+
 STATISTICS: dict[str, Callable[..., Any]] = {
     "processing_days_count": processing_days_count,
     "processing_days_mean": processing_days_mean,
     "processing_days_p50": processing_days_p50,
     "processing_days_p90": processing_days_p90,
     "lateness_days_mean": lateness_days_mean,
+    **NET_STATISTICS,
 }
 
 
@@ -433,6 +565,7 @@ FAMILY_FIELDS: dict[Family, tuple[str, ...]] = {
         "received_online",
         "received_direct",
         "received_postal",
+        "received_channel_unknown",
         "online_rate",
         "fee_required",
         "paid_online",
@@ -444,6 +577,8 @@ FAMILY_FIELDS: dict[Family, tuple[str, ...]] = {
         "digitized_component_rate",
         "fully_digitized",
         "fully_digitized_rate",
+        "dossiers_digitized",
+        "dossiers_digitized_rate",
         "resolved",
         "result_digitized",
         "result_digitized_rate",
@@ -459,10 +594,17 @@ FAMILY_FIELDS: dict[Family, tuple[str, ...]] = {
         "in_progress",
         "in_progress_overdue",
         "overdue_rate",
+        "in_progress_paused",
+        "progress_resolved_on_time",
+        "progress_in_progress_on_time",
+        "progress_rate",
         "processing_days_count",
         "processing_days_mean",
         "processing_days_p50",
         "processing_days_p90",
+        "processing_days_net_mean",
+        "processing_days_net_p50",
+        "processing_days_net_p90",
         "lateness_days_mean",
     ),
 }

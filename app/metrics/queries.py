@@ -48,6 +48,7 @@ from app.metrics.rollups import (
     DAY,
     MONTH,
     rollup_days,
+    rollup_net_days,
     rollups,
 )
 from app.reference.models import Unit
@@ -183,6 +184,7 @@ class Aggregate:
 
     counts: dict[GroupKey, dict[str, int]] = field(default_factory=dict)
     processing_days: dict[GroupKey, dict[int, int]] = field(default_factory=dict)
+    processing_days_net: dict[GroupKey, dict[int, int]] = field(default_factory=dict)
     lateness_days_total: dict[GroupKey, int] = field(default_factory=dict)
 
     def add(self, key: GroupKey, name: str, value: int) -> None:
@@ -194,7 +196,8 @@ class Aggregate:
         a histogram, so the sums are exact."""
         out = Aggregate()
         by_code: dict[str | None, list[int]] = {}
-        for g, b in {*self.counts, *self.processing_days, *self.lateness_days_total}:
+        every = (self.counts, self.processing_days, self.processing_days_net)
+        for g, b in {*(k for part in every for k in part), *self.lateness_days_total}:
             by_code.setdefault(g, []).append(b)
         for target, members in rows.items():
             for member in members:
@@ -204,10 +207,14 @@ class Aggregate:
                         mine = out.counts.setdefault(into, {})
                         for name, value in counts.items():
                             mine[name] = mine.get(name, 0) + value
-                    if (histogram := self.processing_days.get(key)) is not None:
-                        hist = out.processing_days.setdefault(into, {})
-                        for days, n in histogram.items():
-                            hist[days] = hist.get(days, 0) + n
+                    for mine_h, theirs in (
+                        (out.processing_days, self.processing_days),
+                        (out.processing_days_net, self.processing_days_net),
+                    ):
+                        if (histogram := theirs.get(key)) is not None:
+                            hist = mine_h.setdefault(into, {})
+                            for days, n in histogram.items():
+                                hist[days] = hist.get(days, 0) + n
                     if (late := self.lateness_days_total.get(key)) is not None:
                         out.lateness_days_total[into] = out.lateness_days_total.get(into, 0) + late
         return out
@@ -219,7 +226,7 @@ def resolved_in(first: date, last: date) -> list[ColumnElement[bool]]:
 
 
 def received_in(first: date, last: date) -> list[ColumnElement[bool]]:
-    """The intake basis: received (never refused) in first … last."""
+    """The intake basis: received in first … last (not refused without a receipt)."""
     return [D.received_date >= first, D.received_date <= last, *intake_basis()]
 
 
@@ -237,7 +244,8 @@ class Source(StrEnum):
     """``metric_rollups``: whole months from the month rows, the edge days from the day rows
     (intake and resolution counts, the lateness total), per unit."""
     rollup_histogram = "rollup_histogram"
-    """``metric_rollup_days``: the processing-day histogram per unit, day and working days."""
+    """``metric_rollup_days`` (``metric_rollup_net_days`` for the net one): the processing-day
+    histogram per unit, day and working days."""
     backlog_totals = "backlog_totals"
     """Running totals of the rollups' backlog entries and exits over every day before a bucket
     end: the backlog at the start of a day (a bucket that ended before now)."""
@@ -253,6 +261,7 @@ class Source(StrEnum):
 
 
 HISTOGRAM = "processing_days"  # the histogram of working days from receipt to resolution
+NET_HISTOGRAM = "processing_days_net"  # the same less the working days waited on the citizen
 LATENESS = "lateness_days_total"  # working days past due, summed over the late ones
 
 
@@ -292,6 +301,7 @@ def plan(
     processing_days: bool = False,
     lateness_days: bool = False,
     use_rollups: bool = True,
+    processing_days_net: bool = False,
 ) -> Plan:
     """The plan for the counts (and histogram, lateness) per (group, bucket).
 
@@ -305,13 +315,17 @@ def plan(
         by_basis[COUNTS[name].basis] += (name,)
     intake, resolution, backlog = (by_basis[b] for b in Basis)
     extra = (LATENESS,) if lateness_days else ()
+    histograms = (
+        *((HISTOGRAM,) if processing_days else ()),
+        *((NET_HISTOGRAM,) if processing_days_net else ()),
+    )
     steps: list[Step] = []
     if use_rollups and group_by in (GroupBy.none, GroupBy.unit):
         if intake or resolution or extra:
             # the intake and resolution sums are columns of the same rollup rows: one statement
             steps.append(Step(Source.rollups, None, intake + resolution + extra))
-        if processing_days:
-            steps.append(Step(Source.rollup_histogram, Basis.resolution, (HISTOGRAM,)))
+        if histograms:
+            steps.append(Step(Source.rollup_histogram, Basis.resolution, histograms))
         if backlog:
             # up to the start of a day from the rollups; up to now from the dossiers
             closed = tuple(b for b in buckets if b.closed)
@@ -329,8 +343,8 @@ def plan(
         steps.append(Step(Source.dossier_working_days, Basis.resolution, extra))
     if backlog:
         steps.append(Step(Source.open_dossiers, Basis.backlog, backlog, tuple(buckets)))
-    if processing_days:
-        steps.append(Step(Source.dossier_working_days, Basis.resolution, (HISTOGRAM,)))
+    if histograms:
+        steps.append(Step(Source.dossier_working_days, Basis.resolution, histograms))
     return Plan(tuple(steps))
 
 
@@ -345,6 +359,7 @@ async def aggregate(
     processing_days: bool = False,
     lateness_days: bool = False,
     use_rollups: bool = True,
+    processing_days_net: bool = False,
 ) -> Aggregate:
     """Every requested count per (group, bucket): the :func:`plan`, run."""
     the_plan = plan(
@@ -354,6 +369,7 @@ async def aggregate(
         processing_days=processing_days,
         lateness_days=lateness_days,
         use_rollups=use_rollups,
+        processing_days_net=processing_days_net,
     )
     return await run_plan(
         session, the_plan, scope=scope, buckets=buckets, period=period, group_by=group_by
@@ -383,7 +399,12 @@ async def run_plan(
                 session, out, scope, first, last, period, group is not None, counts, lateness
             )
         elif step.source is Source.rollup_histogram:
-            await _rollup_histogram(session, out, scope, first, last, period, group is not None)
+            for net in (False, True):
+                if (NET_HISTOGRAM if net else HISTOGRAM) in step.fields:
+                    by_unit = group is not None
+                    await _rollup_histogram(
+                        session, out, scope, first, last, period, by_unit, net=net
+                    )
         elif step.source is Source.backlog_totals:
             await _backlog_from_rollups(session, out, scope, step.buckets, group_by, counts)
         elif step.source is Source.dossiers:
@@ -393,6 +414,8 @@ async def run_plan(
                 await _lateness(session, out, scope, first, last, period, group)
             if HISTOGRAM in step.fields:
                 await _histogram(session, out, scope, first, last, period, group)
+            if NET_HISTOGRAM in step.fields:
+                await _net_histogram(session, out, scope, first, last, period, group)
         elif len(step.buckets) > 1:
             await _backlog_by_bucket_index(session, out, scope, step.buckets, group, counts)
         else:
@@ -641,6 +664,49 @@ async def _histogram(
         out.processing_days.setdefault((g, int(b)), {})[int(days)] = int(count)
 
 
+async def _net_histogram(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    first: date,
+    last: date,
+    period: Period,
+    group: Any,
+) -> None:
+    """Resolved dossiers per (group, bucket, net working days): the gross count of
+    :func:`_histogram` less each dossier's ``wait_days`` (so no pair collapsing)."""
+    columns = [group.label("g")] if group is not None else []
+    rows = select(
+        *columns,
+        D.received_date.label("after"),
+        D.resolved_date.label("through"),
+        func.coalesce(D.wait_days, 0).label("waited"),
+    ).where(*resolved_in(first, last), D.received_date.is_not(None), *scope.where())
+    pairs = rows.subquery("pairs")
+    joined, days = working_days_join(pairs, pairs.c.after, pairs.c.through)
+    keys = [pairs.c.g] if group is not None else []
+    inner = (
+        select(
+            *keys,
+            bucket_number_sql(pairs.c.through, period).label("b"),
+            (days - pairs.c.waited).label("days"),
+        )
+        .select_from(joined)
+        .subquery("processing_net")
+    )
+    outer_keys = [inner.c.g] if group is not None else []
+    stmt = (
+        select(*outer_keys, inner.c.b, inner.c.days, func.count())
+        .where(inner.c.days.is_not(None))
+        .group_by(*outer_keys, inner.c.b, inner.c.days)
+    )
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if group is not None else None
+        b, days_, count = values[-3:]
+        out.processing_days_net.setdefault((g, int(b)), {})[int(days_)] = int(count)
+
+
 def rollup_ranges(first: date, last: date) -> list[tuple[str, date, date]]:
     """``first`` … ``last`` as rollup rows: the whole months in it from the month rows
     (``day`` = the month's first day), the days before and after them from the day rows."""
@@ -716,9 +782,12 @@ async def _rollup_histogram(
     last: date,
     period: Period,
     by_unit: bool,
+    *,
+    net: bool = False,
 ) -> None:
-    """The processing-day histogram per (group, bucket) from ``metric_rollup_days``."""
-    target = rollup_days
+    """The processing-day histogram per (group, bucket) from ``metric_rollup_days`` (with
+    ``net``: the net one, from ``metric_rollup_net_days``)."""
+    target = rollup_net_days if net else rollup_days
     keys = [target.c.unit_code] if by_unit else []
     bucket = bucket_number_sql(target.c.day, period)
     grouping = [*keys, bucket] if period is not Period.none else keys
@@ -726,7 +795,7 @@ async def _rollup_histogram(
     stmt = stmt.where(*_rollup_where(target, scope, first, last))
     stmt = stmt.group_by(*grouping, target.c.days)
     result = await session.execute(stmt)
-    histograms = out.processing_days
+    histograms = out.processing_days_net if net else out.processing_days
     # many rows (group, bucket, days): the plainest loop
     cells: Iterable[Any] = result if by_unit else ((None, *row) for row in result)
     for g, b, days, n in cells:
@@ -782,6 +851,10 @@ async def _backlog_from_rollups(
             # WITHIN_DEADLINE is OPEN and not OVERDUE (formulas): the difference
             figures["in_progress_within_deadline"] = (
                 figures["in_progress"] - figures["in_progress_overdue"]
+            )
+            # PORTAL_ON_TIME is OPEN and not PORTAL_OVERDUE (formulas): the same
+            figures["progress_in_progress_on_time"] = (
+                figures["in_progress"] - figures["progress_in_progress_overdue"]
             )
             for name in names:
                 out.add((g, bucket.number), name, figures[name])

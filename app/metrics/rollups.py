@@ -62,9 +62,25 @@ ROLLUP_COUNTS = INTAKE_COUNTS + RESOLUTION_COUNTS
 BACKLOG_ROLLUPS: dict[str, tuple[str, str]] = {  # count: (entries column, exits column)
     "in_progress": ("received", "backlog_out"),
     "in_progress_overdue": ("overdue_in", "overdue_out"),
+    "in_progress_paused": ("paused_in", "paused_out"),
+    "progress_in_progress_overdue": ("progress_overdue_in", "progress_overdue_out"),
 }
-BACKLOG_SUMS = ("backlog_out", "overdue_in", "overdue_out")
-DATE_OF = {"received_at": "received_date", "due_at": "due_date", "ended_at": "ended_date"}
+BACKLOG_SUMS = (
+    "backlog_out",
+    "overdue_in",
+    "overdue_out",
+    "paused_in",
+    "paused_out",
+    "progress_overdue_in",
+    "progress_overdue_out",
+)
+DATE_OF = {
+    "received_at": "received_date",
+    "due_at": "due_date",
+    "ended_at": "ended_date",
+    "paused_at": "paused_date",
+    "portal_due_at": "portal_due_date",
+}
 SUMS = (*ROLLUP_COUNTS, "lateness_days_total", *BACKLOG_SUMS)
 
 DAY = "d"  # a row per (unit, local day)
@@ -81,6 +97,18 @@ rollups = Table(
 
 rollup_days = Table(
     "metric_rollup_days",
+    Base.metadata,
+    Column("span", String(1), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    Column("days", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+# The histogram of net processing days (receipt to resolution less the working days waited
+# on the citizen, ``wait_days``), like ``metric_rollup_days``.
+rollup_net_days = Table(
+    "metric_rollup_net_days",
     Base.metadata,
     Column("span", String(1), primary_key=True),
     Column("day", Date, primary_key=True),
@@ -107,9 +135,10 @@ def _flag(condition: ColumnElement[bool], sign: Any) -> ColumnElement[int]:
     return case((condition, sign), else_=0)
 
 
-def per_dossier(source: Any, sign: Any) -> tuple[Any, Any]:
+def per_dossier(source: Any, sign: Any) -> tuple[Any, Any, Any]:
     """Each dossier's signed contribution to the sums (a row per day it moves a sum on), and
-    to the processing-day histogram; ``source`` has the ``dossiers`` columns."""
+    to the processing-day histograms (gross, and net of the working days waited on the
+    citizen); ``source`` has the ``dossiers`` columns."""
     zero = literal(0, Integer)
 
     def part(day: Any, where: list[Any], sums: dict[str, Any]) -> Any:
@@ -154,7 +183,14 @@ def per_dossier(source: Any, sign: Any) -> tuple[Any, Any]:
     )
     inner = per_dossier.subquery("processing")
     histogram = select(inner).where(inner.c.days.is_not(None))
-    return union_all(*parts), histogram
+    net = per_dossier.with_only_columns(
+        source.c.unit_code,
+        source.c.resolved_date.label("day"),
+        (days - func.coalesce(source.c.wait_days, 0)).label("days"),
+        sign.label("n"),
+    ).subquery("processing_net")
+    net_histogram = select(net).where(net.c.days.is_not(None))
+    return union_all(*parts), histogram, net_histogram
 
 
 def _backlog_moves(source: Any, span: Span | None, entries: str, exits: str) -> list[Any]:
@@ -209,15 +245,22 @@ def _add(target: Table, keys: Sequence[str], sums: Sequence[str], spans: Any, in
 def delta_statements(source: Any, sign: Any, insert: Any) -> list[Any]:
     """The statements adding ``sign`` × the contributions of the dossiers in ``source``;
     ``insert``: the database's INSERT construct (``DialectSql.insert``)."""
-    sums_rows, histogram_rows = per_dossier(source, sign)
-    return inserts(sums_rows.cte("contributions"), histogram_rows.cte("processing"), insert)
+    sums_rows, histogram_rows, net_rows = per_dossier(source, sign)
+    return inserts(
+        sums_rows.cte("contributions"),
+        histogram_rows.cte("processing"),
+        insert,
+        net_rows.cte("processing_net"),
+    )
 
 
-def inserts(contributions: Any, processing: Any, insert: Any) -> list[Any]:
-    """The two rollup INSERTs of per-dossier contributions and processing-day rows."""
+def inserts(contributions: Any, processing: Any, insert: Any, processing_net: Any) -> list[Any]:
+    """The rollup INSERTs of per-dossier contributions and processing-day rows (gross, and
+    net of the waits on the citizen)."""
     return [
         _add(rollups, [], SUMS, _spans(contributions, [], SUMS), insert),
         _add(rollup_days, ["days"], ["n"], _spans(processing, ["days"], ["n"]), insert),
+        _add(rollup_net_days, ["days"], ["n"], _spans(processing_net, ["days"], ["n"]), insert),
     ]
 
 
@@ -278,7 +321,7 @@ async def rebuild(session: AsyncSession) -> None:
 def rebuild_statements(insert: Any) -> list[Any]:
     """Empty the rollups, then count every dossier into them."""
     every = delta_statements(dossiers_where(true()), literal(1, Integer), insert)
-    return [delete(rollups), delete(rollup_days), *every]
+    return [delete(rollups), delete(rollup_days), delete(rollup_net_days), *every]
 
 
 async def missing(session: AsyncSession) -> bool:

@@ -55,6 +55,8 @@ def metric_fields(names: tuple[str, ...]) -> dict[str, Any]:
             )
         elif name in ("processing_days_p50", "processing_days_p90", "processing_days_count"):
             out[name] = (int | None, Field(description=f"{words} {f.PROCESSING_DAYS}"))
+        elif name in ("processing_days_net_p50", "processing_days_net_p90"):
+            out[name] = (int | None, Field(description=f"{words} {f.PROCESSING_DAYS_NET}"))
         else:
             out[name] = (float | None, Field(description=words))
     return out

@@ -110,6 +110,7 @@ def field_values(
     counts: Mapping[str, int],
     histogram: Mapping[int, int],
     lateness_days_total: int,
+    net_histogram: Mapping[int, int] | None = None,
 ) -> dict[str, Any]:
     """A row's fields from its counts; a rate adds ``<rate>_numerator`` and ``_denominator``."""
     out: dict[str, Any] = {}
@@ -121,6 +122,8 @@ def field_values(
             out[name], out[numerator_key], out[denominator_key] = rate.value(counts)
         elif kind == LATENESS_MEAN:
             out[name] = f.lateness_days_mean(lateness_days_total, counts.get("resolved_late", 0))
+        elif name in f.NET_STATISTICS:
+            out[name] = f.NET_STATISTICS[name](net_histogram or {})
         else:
             out[name] = extra(histogram)
     return out
@@ -192,6 +195,7 @@ async def metric_rows(
         group_by=query.group_by,
         counts=f.counts_needed(fields),
         processing_days=needs_histogram,
+        processing_days_net=any(n in f.NET_STATISTICS for n in fields),
         lateness_days="lateness_days_mean" in fields,
     )
     return await _rows(session, query, scope, buckets, fields, result)
@@ -221,16 +225,19 @@ async def _rows(
     # a (group, bucket) without dossiers: the same fields every time, computed once
     empty = field_values(shape, {}, {}, 0)
     rows: list[dict[str, Any]] = []
+    nets = result.processing_days_net
     for group in sorted(labels, key=_sort_key):
         label = labels[group]
         for number, period in periods:
             key: GroupKey = (group, number)
-            found, histogram = counts.get(key), histograms.get(key)
-            if found is None and histogram is None:
+            found, histogram, net = counts.get(key), histograms.get(key), nets.get(key)
+            if found is None and histogram is None and net is None:
                 rows.append({**label, **period, **empty})
                 continue
             row = {**label, **period}
-            row.update(field_values(shape, found or {}, histogram or {}, lateness.get(key, 0)))
+            row.update(
+                field_values(shape, found or {}, histogram or {}, lateness.get(key, 0), net or {})
+            )
             rows.append(row)
     return rows
 

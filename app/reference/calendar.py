@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import get_settings
 from app.db import chunks, utcnow
+from app.dossiers import derive
 from app.errors import NotFound
 from app.metrics import rollups
 from app.reference.models import CalendarOverride
@@ -87,9 +89,12 @@ async def _set_working(session: AsyncSession, day: date, working: bool) -> None:
         await session.execute(
             update(WorkDay).where(WorkDay.day >= day).values(ordinal=WorkDay.ordinal + delta)
         )
+        # waits and due dates derived from statutory durations move with the calendar
+        await derive.rederive(session, derive.spanning(day), get_settings().zone)
 
     # the dossiers whose working-day figures span the day are counted anew in the rollups
-    await rollups.recount(session, rollups.spanning(day), change)
+    spans = or_(and_(*rollups.spanning(day)), and_(*derive.spanning(day)))
+    await rollups.recount(session, [spans], change)
 
 
 async def put_override(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.tables import Base, UTCDateTime, utcnow
@@ -43,6 +43,9 @@ class Procedure(Base):
     level: Mapped[str | None] = mapped_column(String(32), index=True)
     online_service: Mapped[str | None] = mapped_column(String(16))
     sector_code: Mapped[str | None] = mapped_column(String(64))
+    # statutory time N: a dossier without due_at is due on the (N + W)-th working day after
+    # its receipt day (app/dossiers/derive.py)
+    duration_working_days: Mapped[int | None] = mapped_column(Integer)
     registered: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

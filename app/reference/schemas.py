@@ -104,6 +104,15 @@ class ProcedureIn(BaseModel):
         description="full: toàn trình (filed, handled, returned online); partial: một phần; none."
     )
     sector_code: Code | None = None
+    duration_working_days: int | None = Field(
+        None,
+        ge=0,
+        le=3650,
+        description="Statutory processing time N in working days. A dossier of this procedure "
+        "without due_at is due at 17:00 local time on the (N + W)-th working day after the day "
+        "of receipt, W being the working days it waited on the citizen (supplement or payment "
+        "requests); null: no statutory duration (such dossiers have no due date).",
+    )
 
 
 class ProcedureItem(ProcedureIn):
@@ -139,6 +148,9 @@ class ProcedureOut(BaseModel):
     level: str | None
     online_service: str | None
     sector_code: str | None
+    duration_working_days: int | None = Field(
+        None, description="Statutory processing time in working days (null: none)."
+    )
     registered: bool
 
 

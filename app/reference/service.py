@@ -203,16 +203,22 @@ async def put_procedure(
     if procedure is None:
         procedure = Procedure(code=code)
         session.add(procedure)
-    _describe_procedure(procedure, data)
+    changed = _describe_procedure(procedure, data)
     await session.flush()
+    if changed:
+        await rederive_procedures(session, [code])
     return procedure, created
 
 
-def _describe_procedure(procedure: Procedure, data: ProcedureIn) -> None:
-    """The single and the bulk PUT write a procedure's fields here."""
+def _describe_procedure(procedure: Procedure, data: ProcedureIn) -> bool:
+    """The single and the bulk PUT write a procedure's fields here; True when its statutory
+    duration changed."""
     procedure.name, procedure.level = data.name, data.level
     procedure.online_service, procedure.sector_code = data.online_service, data.sector_code
+    duration_changed = procedure.duration_working_days != data.duration_working_days
+    procedure.duration_working_days = data.duration_working_days
     procedure.registered = True
+    return duration_changed
 
 
 async def put_procedures(
@@ -228,20 +234,44 @@ async def put_procedures(
     _raise(errors)
     existing = {p.code: p for p in (await session.execute(select(Procedure))).scalars()}
     created: list[bool] = []
+    changed: list[str] = []
     for done, item in enumerate(items, start=1):
         procedure = existing.get(item.code)
         created.append(procedure is None)
         if procedure is None:
             procedure = existing[item.code] = Procedure(code=item.code)
             session.add(procedure)
-        _describe_procedure(procedure, item)
+        if _describe_procedure(procedure, item):
+            changed.append(item.code)
         if on_progress is not None and done % FLUSH_EVERY == 0:
             await session.flush()
             on_progress(done, len(items))
     await session.flush()
+    if changed:
+        await rederive_procedures(session, changed)
     if on_progress is not None:
         on_progress(len(items), len(items))
     return created  # per item: whether it was created
+
+
+async def rederive_procedures(session: AsyncSession, codes: Sequence[str]) -> None:
+    """The due dates derived from procedures' durations follow a change of them (their
+    dossiers without a due_at of their own), and the rollups with them."""
+    from app.config import get_settings
+    from app.dossiers.derive import rederive
+    from app.dossiers.models import Dossier
+    from app.metrics import rollups
+
+    where = [
+        Dossier.procedure_code.in_(list(codes)),
+        Dossier.due_at_field.is_(None),
+        Dossier.received_date.is_not(None),
+    ]
+
+    async def change() -> None:
+        await rederive(session, where, get_settings().zone)
+
+    await rollups.recount(session, where, change)
 
 
 async def list_procedures(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, overload
 
 import holidays
 from sqlalchemy import Boolean, Date, Integer, String, select
@@ -92,17 +92,21 @@ def calendar_rows(overrides: Mapping[date, bool]) -> list[dict[str, Any]]:
     return rows
 
 
-def working_days_from_ordinals(after_ordinal: Any, through_ordinal: Any) -> ColumnElement[int]:
+@overload
+def working_days_from_ordinals(after_ordinal: int, through_ordinal: int) -> int: ...
+@overload
+def working_days_from_ordinals(after_ordinal: Any, through_ordinal: Any) -> ColumnElement[int]: ...
+def working_days_from_ordinals(after_ordinal: Any, through_ordinal: Any) -> Any:
     """THE working-day count: the working days d with ``after < d <= through``.
 
     ``ordinal(through) - ordinal(after)``, from the ``work_days`` ordinals of the two dates
     (0 when through <= after; NULL when either date is NULL or outside the calendar). A
     dossier received and resolved on the same day took 0 working days; resolved on the next
     working day, 1. Every working-day count goes through this function, by one of the two
-    ways to fetch the ordinals below.
+    ways to fetch the ordinals below (or, given two ordinals as ints, in Python: the waits of
+    ``app/dossiers/derive.py``).
     """
-    result: ColumnElement[int] = through_ordinal - after_ordinal
-    return result
+    return through_ordinal - after_ordinal
 
 
 def working_days_sql(after: Any, through: Any) -> ColumnElement[int]:

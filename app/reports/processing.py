@@ -2,8 +2,18 @@
 
 - received: carried over from the last period (open at the start of ``from``) + received in the
   period (online, direct or postal); ``received_total`` = carried_over + received_in_period;
-- resolved in the period: early, on time, late (the delay metrics' definitions);
-- in progress at the end of the period (or now, if sooner): within deadline, overdue.
+- resolved in the period: early, on time, late (the delay metrics' definitions, against the
+  effective due date: the sender's, moved by supplements, else the procedure's statutory
+  duration plus the working days waited on the citizen);
+- in progress at the end of the period (or now, if sooner): within deadline, overdue. As the
+  form and the national portal count them (DOMAIN.md, "Decision 766 as the portal computes
+  it"), a dossier waiting on the citizen whose request came before its due date is within
+  deadline, and one with more than one supplement request is overdue: the portal's
+  ``progress_in_progress_on_time``, not the contract's ``in_progress_within_deadline``.
+
+The form's column 9 ("on time") is ``resolved_on_time``, its column 12 ("within deadline")
+``in_progress_within_deadline`` (the form's numbering: 1 STT, 2 sector or procedure, 3-6
+received, 7-10 resolved, 11-13 in progress).
 """
 
 from __future__ import annotations
@@ -71,11 +81,18 @@ DESCRIPTIONS: dict[str, str] = {
     "received_in_period": "Received in the period, over all channels (also unknown ones).",
     "resolved_total": "Resolved in the period (the metrics' `resolved`).",
     "resolved_early": "Resolved in the period on a calendar day before the due day.",
-    "resolved_on_time": "Resolved in the period neither early nor late (or without due_at).",
+    "resolved_on_time": "Column 9. Resolved in the period neither early nor late, against the "
+    "effective due_at (a supplement's new due date counts, so the time the citizen spent "
+    "supplementing is not the unit's; without a due_at from the sender, the procedure's "
+    "duration_working_days plus the working days waited); or with no due date at all.",
     "resolved_late": "Resolved in the period after due_at.",
     "in_progress_total": "Open at the end of the period (or now, if sooner).",
-    "in_progress_within_deadline": "Open at the end of the period, due_at not before it.",
-    "in_progress_overdue": "Open at the end of the period, due_at before it.",
+    "in_progress_within_deadline": "Column 12. Open at the end of the period and within "
+    "deadline as the form and the national portal count it: due_at not before the end, or "
+    "waiting on the citizen on a request made no later than due_at, or no due date; never "
+    "with more than one supplement request (the metrics' progress_in_progress_on_time).",
+    "in_progress_overdue": "Column 13. Open at the end of the period and not within deadline "
+    "(in_progress_total − in_progress_within_deadline).",
 }
 
 _COUNTS = (
@@ -88,8 +105,7 @@ _COUNTS = (
     "resolved_on_time",
     "resolved_late",
     "in_progress",
-    "in_progress_within_deadline",
-    "in_progress_overdue",
+    "progress_in_progress_on_time",
 )
 
 
@@ -115,8 +131,8 @@ def _figures(counts: dict[str, int], carried_over: int) -> dict[str, int]:
         "resolved_on_time": c["resolved_on_time"],
         "resolved_late": c["resolved_late"],
         "in_progress_total": c["in_progress"],
-        "in_progress_within_deadline": c["in_progress_within_deadline"],
-        "in_progress_overdue": c["in_progress_overdue"],
+        "in_progress_within_deadline": c["progress_in_progress_on_time"],
+        "in_progress_overdue": c["in_progress"] - c["progress_in_progress_on_time"],
     }
 
 

@@ -14,9 +14,10 @@ from app.auth import audit
 from app.auth.scope import Access, ReadAccess
 from app.db import ReadSessionDep
 from app.errors import AUTH_RESPONSES, NotFound, Unprocessable, responses
+from app.metrics import formulas as f
 from app.metrics import service
 from app.metrics.export import CSV_MEDIA_TYPE, csv_response
-from app.metrics.queries import GroupBy
+from app.metrics.queries import GroupBy, Period
 from app.metrics.routes import LineageQuery
 from app.metrics.service import MetricQuery
 from app.reference.models import Unit
@@ -155,27 +156,107 @@ async def _unit_label(session: AsyncSession, unit: str | None, access: Access) -
 
 
 class ScorecardIndicator(BaseModel):
-    key: str = Field(description="processing_progress, online_submission, online_payment, …")
+    key: str = Field(
+        description="progress (2.1), online_submission (3.3), online_payment (3.6), "
+        "electronic_result (4.1), dossiers_digitized (4.2)."
+    )
+    number: str = Field(description="The indicator's number in Decision 766/QĐ-TTg.")
     group: str = Field(description="The Decision 766 group and its maximum.")
     name: str
     indicator: str = Field(description="The rate scored (a metrics field).")
     rate: float | None
     numerator: int
     denominator: int
-    threshold: float = Field(description="Full marks at a rate at or above it.")
+    threshold: float | None = Field(
+        description="Full marks at a rate at or above it; null: linear (rate × max_points)."
+    )
     max_points: float
     points: float | None = Field(
-        description="max_points at rate >= threshold, else rate × max_points / threshold; "
-        "null when the rate is null."
+        description="max_points at rate >= threshold, else rate × max_points / threshold "
+        "(linear: rate × max_points); null when the rate is null."
     )
 
 
-class ScorecardRow(BaseModel):
-    unit_code: str | None = None
-    unit_name: str | None = None
-    indicators: list[ScorecardIndicator]
-    points: float = Field(description="Sum of the indicators' points (null ones count 0).")
-    max_points: float = Field(description="Sum of the indicators' maxima.")
+class UnsupportedIndicator(BaseModel):
+    key: str
+    number: str
+    max_points: float | None
+    reason: str = Field(description="Why the events cannot support it.")
+
+
+def _indicator_fields() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i in scorecard.SCORECARD:
+        threshold = (
+            f"threshold {i.threshold:.0%}: full marks at or above it, else rate × {i.max_points:g}"
+            f" / {i.threshold:g}"
+            if i.threshold is not None
+            else f"linear: rate × {i.max_points:g}"
+        )
+        words = f.description(i.rate)
+        rate = f.RATES[i.rate]
+        out[f"{i.key}_rate"] = (
+            float | None,
+            Field(description=f"Indicator {i.number} ({i.rate}): {words} Null over 0."),
+        )
+        out[f"{i.key}_numerator"] = (
+            int,
+            Field(description=f"The numerator of {i.key}_rate: {' + '.join(rate.numerator)}."),
+        )
+        out[f"{i.key}_denominator"] = (
+            int,
+            Field(description=f"The denominator of {i.key}_rate: {' + '.join(rate.denominator)}."),
+        )
+        out[f"{i.key}_points"] = (
+            float | None,
+            Field(description=f"Points of indicator {i.number}, {threshold}; null: rate null."),
+        )
+        out[f"{i.key}_max_points"] = (
+            float,
+            Field(description=f"The maximum of indicator {i.number}: {i.max_points:g}."),
+        )
+    for name in scorecard.CONTRACT_RATES:
+        words = f.description(name)
+        out[name] = (
+            float | None,
+            Field(
+                description=f"The CONTRACT's {name}, not the portal's: {words} Shown beside "
+                "progress_rate, the portal's on-time figure, which differs (see docs/metrics.md)."
+            ),
+        )
+        out[f"{name}_numerator"] = (int, Field(description=f"The numerator of {name}."))
+        out[f"{name}_denominator"] = (int, Field(description=f"The denominator of {name}."))
+    return out
+
+
+_KEY_FIELDS: dict[str, Any] = {
+    name: (str | None, Field(default=None, description=words))
+    for name, words in (
+        ("unit_code", "group_by=unit: the unit (each over its own dossiers)."),
+        ("unit_name", "group_by=unit: the unit's name."),
+        ("procedure_code", "group_by=procedure: the procedure."),
+        ("procedure_name", "group_by=procedure: its name."),
+        ("sector_code", "group_by=sector: the sector."),
+        ("period", "period≠none: the bucket (2024-03, 2024-Q1, 2024)."),
+        ("period_from", "period≠none: the bucket's first day."),
+        ("period_to", "period≠none: the bucket's last day."),
+    )
+}
+
+ScorecardRow = create_model(
+    "ScorecardRow",
+    **_KEY_FIELDS,
+    **_indicator_fields(),
+    points=(
+        float,
+        Field(description="Sum of the indicators' non-null points (not rounded)."),
+    ),
+    max_points=(
+        float,
+        Field(description="Sum of the maxima of the indicators whose points are not null."),
+    ),
+    indicators=(list[ScorecardIndicator], Field(description="The same figures as a list.")),
+)
 
 
 class Scorecard(BaseModel):
@@ -184,22 +265,28 @@ class Scorecard(BaseModel):
     from_: date = Field(alias="from")
     to: date
     rows: list[ScorecardRow]
-
-
-class ScorecardGroup(StrEnum):
-    none = "none"
-    unit = "unit"
+    unsupported: list[UnsupportedIndicator] = Field(
+        description="The Decision 766 indicators the events cannot support, with the reason."
+    )
 
 
 @router.get(
     "/metrics/scorecard",
     response_model=Scorecard,
-    summary="Decision 766 scorecard (the groups this data supports)",
-    description="Processing progress (on_time_rate, max 20), online submission (online_rate, "
-    "12), online payment (online_payment_rate, 10), digitization: electronic result "
-    "(result_digitized_rate, 6) and dossiers digitized (fully_digitized_rate, 4, threshold "
-    "80%). Full marks at a rate at or above the threshold, else rate × max / threshold. "
-    "`group_by=unit`: a row per unit, each over its own dossiers.",
+    summary="Decision 766 scorecard, as the national portal computes it",
+    description="Indicators 2.1 progress (progress_rate, the PORTAL's on time: dossiers "
+    "resolved in the period or open at its end, on time by the portal's rules — a dossier "
+    "waiting on the citizen is judged at the time of the request, more than one supplement "
+    "request is never on time, a dossier without due_at is judged against its procedure's "
+    "duration_working_days plus the working days waited; linear, max 20), 3.3 online "
+    "submission (online_rate, threshold 50%, max 12), 3.6 online payment (online_payment_rate, "
+    "linear, 10), 4.1 electronic result (result_digitized_rate, linear, 6), 4.2 dossiers "
+    "digitized (a digitized component and, if resolved by the end of the period, an "
+    "electronic result, over received; threshold 80%, 4). Threshold T: full marks at rate >= "
+    "T, else rate × max / T. Each row: `<key>_rate`, `_numerator`, `_denominator`, `_points`, "
+    "`_max_points`, the row's `points` and `max_points` (non-null indicators only), and the "
+    "CONTRACT's on_time_rate and overdue_rate beside them (their 'on time' and 'overdue' are "
+    "not the portal's). `unsupported` lists the indicators the events cannot support.",
     responses={**AUTH_RESPONSES, **responses(NotFound, Unprocessable)},
 )
 async def get_scorecard(
@@ -216,22 +303,49 @@ async def get_scorecard(
             description="Only units of this level.",
         ),
     ] = None,
-    group_by: ScorecardGroup = Query(ScorecardGroup.none, description="`none` or `unit`."),
+    group_by: GroupBy = Query(
+        GroupBy.none, description="`none`, `unit`, `procedure` or `sector`, as for the metrics."
+    ),
+    period: Period = Query(Period.none, description="`none`, `month`, `quarter`, `year`."),
     lineage: LineageQuery = False,
     access: Access = ReadAccess,
     session: AsyncSession = ReadSessionDep,
-) -> Scorecard:
+) -> Any:
     service.check_dates(from_, to)
-    query = MetricQuery(from_, to, unit, level, GroupBy(group_by.value), lineage=lineage)
+    query = MetricQuery(from_, to, unit, level, group_by, period, lineage=lineage)
     settings = request.app.state.settings
+    now = datetime.now(UTC)
     rows = await service.metric_rows(
         session,
         query=query,
         access=access,
         fields=scorecard.SCORECARD_FIELDS,
         zone=settings.zone,
-        now=datetime.now(UTC),
+        now=now,
     )
+    scope = await service.scope_of(
+        session,
+        unit=unit,
+        level=level,
+        access=access,
+        first=from_,
+        last=to,
+        lineage=lineage,
+        rows="unit" if group_by is GroupBy.unit else None,
+    )
+    buckets = service.make_buckets(query, settings.zone, now)
+    extra = await scorecard.digitized_after_the_end(
+        session, scope=scope, buckets=buckets, period=period, group_by=group_by
+    )
+    group_key = {
+        GroupBy.unit: "unit_code",
+        GroupBy.procedure: "procedure_code",
+        GroupBy.sector: "sector_code",
+    }.get(group_by)
+    scored = []
+    for i, row in enumerate(rows):
+        key = (row[group_key] if group_key else None, buckets[i % len(buckets)].number)
+        scored.append(scorecard.score(row, extra.get(key, 0)))
     return Scorecard.model_validate(
-        {"from": from_, "to": to, "rows": [scorecard.score(r) for r in rows]}
+        {"from": from_, "to": to, "rows": scored, "unsupported": scorecard.UNSUPPORTED}
     )

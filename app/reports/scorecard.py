@@ -1,19 +1,38 @@
-"""The Decision 766/QĐ-TTg scorecard, for the indicator groups this data supports.
+"""The Decision 766/QĐ-TTg scorecard, as the national portal computes it (DOMAIN.md, "Decision
+766 as the portal computes it"; CONTRACT.md v1.1, "The national index").
 
-Decision 766 scores each unit out of 100: transparency 18, processing progress 20, online public
-services 12, online payment 10, digitization 22, satisfaction 18. Transparency and satisfaction
-come from other systems; the reuse of digitized data (2 points) is not in the events. An
-indicator with a threshold T scores full marks at a rate >= T, else rate × max / T; where
-DOMAIN.md states no threshold, T = 100 % (points = rate × max, as for processing progress:
-on_time_rate × 20).
+Each indicator scores a rate of ``formulas.RATES`` (the words and SQL are there): threshold T
+means ``Pmax`` at rate >= T, else ``rate × Pmax / T``; linear means ``rate × Pmax``. A null rate
+has null points; a row's ``points`` sums the non-null points and ``max_points`` their maxima.
+Points are not rounded.
+
+The portal's "on time" (indicator 2.1, ``progress_rate``) is not the contract's
+``on_time_rate``: it counts open dossiers too, judges a dossier waiting on the citizen at the
+time of the request, and never counts a dossier with more than one supplement request as on
+time. Both are in each row, named apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import UTCDateTime
+from app.dossiers.models import Dossier as D
 from app.metrics import formulas as f
+from app.metrics.queries import (
+    GROUP_COLUMNS,
+    Bucket,
+    GroupBy,
+    GroupKey,
+    Period,
+    Scope,
+    bucket_number_sql,
+)
 
 
 @dataclass(frozen=True)
@@ -21,93 +40,219 @@ class Indicator:
     """One scored indicator: the rate it scores, its maximum and its threshold."""
 
     key: str
+    number: str  # the indicator's number in Decision 766
     group: str
     name: str
-    rate: str
+    rate: str  # a formulas.RATES name
     max_points: float
-    threshold: float
+    threshold: float | None  # None: linear (rate × max_points)
 
     def points(self, rate: float | None) -> float | None:
-        """Full marks at or above the threshold, else rate × max / threshold; null rate: null."""
+        """Full marks at or above the threshold, else rate × max / threshold (linear: rate ×
+        max); a null rate scores null."""
         if rate is None:
             return None
+        if self.threshold is None:
+            return rate * self.max_points
         if rate >= self.threshold:
             return self.max_points
         return rate * self.max_points / self.threshold
 
 
-# THE table of maxima and thresholds (Decision 766/QĐ-TTg, as summarised in DOMAIN.md).
+# THE table of maxima and thresholds (Decision 766/QĐ-TTg as the national portal applies it).
 SCORECARD: tuple[Indicator, ...] = (
     Indicator(
-        "processing_progress",
+        "progress",
+        "2.1",
         "Tiến độ giải quyết (processing progress, 20)",
-        "Tỷ lệ hồ sơ giải quyết đúng hạn (on-time rate)",
-        "on_time_rate",
+        "Tỷ lệ hồ sơ giải quyết đúng hạn và đang giải quyết trong hạn (on time, portal rules)",
+        "progress_rate",
         20,
-        1.0,
+        None,
     ),
     Indicator(
         "online_submission",
+        "3.3",
         "Dịch vụ công trực tuyến (online public services, 12)",
         "Tỷ lệ hồ sơ nộp trực tuyến (online intake rate)",
         "online_rate",
         12,
-        1.0,
+        0.5,
     ),
     Indicator(
         "online_payment",
+        "3.6",
         "Thanh toán trực tuyến (online payment, 10)",
         "Tỷ lệ hồ sơ thanh toán trực tuyến (online payment rate)",
         "online_payment_rate",
         10,
-        1.0,
+        None,
     ),
     Indicator(
         "electronic_result",
+        "4.1",
         "Số hóa hồ sơ (digitization, 22)",
         "Tỷ lệ hồ sơ cấp kết quả điện tử (dossiers with an electronic result)",
         "result_digitized_rate",
         6,
-        1.0,
+        None,
     ),
     Indicator(
         "dossiers_digitized",
+        "4.2",
         "Số hóa hồ sơ (digitization, 22)",
-        "Tỷ lệ hồ sơ được số hóa (dossiers with every component digitized)",
-        "fully_digitized_rate",
+        "Tỷ lệ hồ sơ được số hóa (a digitized component and, if resolved, an electronic result)",
+        "dossiers_digitized_rate",
         4,
         0.8,
     ),
 )
 
-SCORECARD_FIELDS: tuple[str, ...] = tuple(i.rate for i in SCORECARD)
-MAX_POINTS: float = sum(i.max_points for i in SCORECARD)
+# The indicators of Decision 766 that events cannot support, and why.
+UNSUPPORTED: tuple[dict[str, Any], ...] = (
+    {
+        "key": "transparency",
+        "number": "1",
+        "max_points": 18,
+        "reason": "publication of procedures and of dossier progress on the portal: not in the "
+        "events",
+    },
+    {
+        "key": "satisfaction",
+        "number": "5",
+        "max_points": 18,
+        "reason": "citizens' satisfaction ratings: collected by the portal, not in the events",
+    },
+    {
+        "key": "data_reuse",
+        "number": "4.3",
+        "max_points": 2,
+        "reason": "reuse of digitized data and results: the events do not say which "
+        "components were reused",
+    },
+    {
+        "key": "sync_coverage",
+        "number": "2.x",
+        "max_points": None,
+        "reason": "share of dossiers synchronised to the portal: needs the portal's own count",
+    },
+)
+
+# The contract's figures shown beside the portal's, for the same words (on time, overdue).
+CONTRACT_RATES: tuple[str, ...] = ("on_time_rate", "overdue_rate")
+
+SCORECARD_FIELDS: tuple[str, ...] = (
+    *(i.rate for i in SCORECARD),
+    *CONTRACT_RATES,
+)
 
 
-def score(row: dict[str, Any]) -> dict[str, Any]:
-    """A unit's indicators and points from a metrics row holding the scorecard's rates."""
+async def digitized_after_the_end(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    buckets: Sequence[Bucket],
+    period: Period,
+    group_by: GroupBy,
+) -> dict[GroupKey, int]:
+    """Per (group, bucket): dossiers received in the bucket with a digitized component that
+    were resolved without an electronic result only after the bucket's end. Indicator 4.2
+    judges the result at the end of the period, so these count in its numerator, while the
+    rolled-up ``dossiers_digitized`` (judged by now) leaves them out."""
+    open_ended = [b for b in buckets if b.closed]  # an unfinished bucket ends now: none after
+    if not open_ended:
+        return {}
+    end_of = case(
+        *((D.received_date <= b.last, literal(b.end, UTCDateTime())) for b in open_ended),
+    )
+    group = GROUP_COLUMNS.get(group_by)
+    keys = [group] if group is not None else []
+    bucket = bucket_number_sql(D.received_date, period)
+    stmt = select(*keys, bucket, func.count()).where(
+        or_(*(D.received_date.between(b.first, b.last) for b in open_ended)),
+        D.components_digitized >= 1,
+        D.result_digitized.is_not(True),
+        D.resolved_at >= end_of,
+        *scope.where(),
+    )
+    grouping = [*keys, bucket] if period is not Period.none else keys
+    if grouping:
+        stmt = stmt.group_by(*grouping)
+    out: dict[GroupKey, int] = {}
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        g = values[0] if keys else None
+        b, n = values[-2:]
+        if n:
+            out[(g, int(b))] = int(n)
+    if group_by is GroupBy.unit and scope.rows is not None:
+        # per listed unit, the codes counted under it (with lineage: its predecessors too)
+        mapped: dict[GroupKey, int] = {}
+        for listed, codes in scope.rows.items():
+            for (code, b), n in out.items():
+                if code in codes:
+                    mapped[(listed, b)] = mapped.get((listed, b), 0) + n
+        return mapped
+    return out
+
+
+def score(row: Mapping[str, Any], extra_digitized: int = 0) -> dict[str, Any]:
+    """A scorecard row from a metrics row holding the scorecard's rates (and counts):
+    ``<key>_rate``, ``_numerator``, ``_denominator``, ``_points``, ``_max_points`` per
+    indicator, the row's ``points`` and ``max_points``, the indicators as a list too, and the
+    contract's rates beside them."""
+    labels = {
+        k: v
+        for k, v in row.items()
+        if k in ("unit_code", "unit_name", "procedure_code", "procedure_name", "sector_code")
+        or k.startswith("period")
+    }
+    out: dict[str, Any] = dict(labels)
     indicators = []
-    total = 0.0
+    total = maximum = 0.0
     for indicator in SCORECARD:
-        rate = row[indicator.rate]
+        numerator = row[f"{indicator.rate}_numerator"]
+        denominator = row[f"{indicator.rate}_denominator"]
+        if indicator.key == "dossiers_digitized":
+            numerator += extra_digitized
+        rate = numerator / denominator if denominator else None
         points = indicator.points(rate)
-        total += points or 0.0
+        max_points = indicator.max_points
+        if points is not None:
+            total += points
+            maximum += indicator.max_points
+        key = indicator.key
+        out.update(
+            {
+                f"{key}_rate": rate,
+                f"{key}_numerator": numerator,
+                f"{key}_denominator": denominator,
+                f"{key}_points": points,
+                f"{key}_max_points": max_points,
+            }
+        )
         indicators.append(
             {
-                "key": indicator.key,
+                "key": key,
+                "number": indicator.number,
                 "group": indicator.group,
                 "name": indicator.name,
                 "indicator": indicator.rate,
                 "rate": rate,
-                "numerator": row[f"{indicator.rate}_numerator"],
-                "denominator": row[f"{indicator.rate}_denominator"],
+                "numerator": numerator,
+                "denominator": denominator,
                 "threshold": indicator.threshold,
                 "max_points": indicator.max_points,
                 "points": points,
             }
         )
-    keys: dict[str, Any] = {k: row[k] for k in ("unit_code", "unit_name") if k in row}
-    return {**keys, "indicators": indicators, "points": total, "max_points": MAX_POINTS}
+    for name in CONTRACT_RATES:
+        out[name] = row[name]
+        out[f"{name}_numerator"] = row[f"{name}_numerator"]
+        out[f"{name}_denominator"] = row[f"{name}_denominator"]
+    out.update({"points": total, "max_points": maximum, "indicators": indicators})
+    return out
 
 
 assert all(i.rate in f.RATES for i in SCORECARD)
+assert all(name in f.RATES for name in CONTRACT_RATES)

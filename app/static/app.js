@@ -108,6 +108,8 @@
       "totals.days": "{days} ngày làm việc",
       "totals.payment": "Thanh toán trực tuyến",
       "totals.signed": "Kết quả ký số",
+      "totals.score": "Điểm Quyết định 766 (cách Cổng DVC quốc gia tính)",
+      "totals.progress": "Tiến độ giải quyết (766, chỉ số 2.1)",
       "scope.all": "Tất cả đơn vị",
       "notice.needToken": "Nhập khóa API có quyền đọc ở thanh trên cùng rồi bấm “Lưu khóa” để xem số liệu.",
       "notice.loading": "Đang tải số liệu…",
@@ -260,6 +262,8 @@
       "totals.days": "{days} working days",
       "totals.payment": "Paid online",
       "totals.signed": "Digitally signed results",
+      "totals.score": "Decision 766 score (as the national portal computes it)",
+      "totals.progress": "Processing progress (766, indicator 2.1)",
       "scope.all": "All units",
       "notice.needToken": "Enter an API key with the read scope in the top bar and press “Save key” to see the figures.",
       "notice.loading": "Loading figures…",
@@ -908,6 +912,15 @@
       ["totals.payment", `${fmtPct(payment.value)} (${fmtInt(payment.num)}/${fmtInt(payment.den)})`],
       ["totals.signed", `${fmtPct(signed.value)} (${fmtInt(signed.num)}/${fmtInt(signed.den)})`],
     ];
+    // The Decision 766 score beside the rates: the portal's own on-time (2.1) is not on_time_rate.
+    const card = state.data && state.data.scorecard;
+    if (card && !(card instanceof Error)) {
+      const progress = { value: card.progress_rate, num: n(card.progress_numerator), den: n(card.progress_denominator) };
+      items.push(
+        ["totals.score", `${fmtDays(card.points)} / ${fmtDays(card.max_points)}`],
+        ["totals.progress", `${fmtPct(progress.value)} (${fmtInt(progress.num)}/${fmtInt(progress.den)})`],
+      );
+    }
     $("#totals").replaceChildren(
       ...items.map(([key, value]) =>
         el("div", { class: "total", "data-total": key.split(".")[1] }, el("dt", { text: t(key) }), el("dd", { text: value })),
@@ -1550,7 +1563,7 @@
     // Ranking and overdue list failing alone must not blank the tiles: keep their error.
     const settle = (promise) => promise.catch((err) => err);
     try {
-      const [summary, monthly, ranking, overdue] = await Promise.all([
+      const [summary, monthly, ranking, overdue, scorecard] = await Promise.all([
         api("/metrics/summary", counted, controller.signal),
         api("/metrics/summary", { ...counted, period: "month" }, controller.signal),
         level
@@ -1560,6 +1573,7 @@
           : Promise.resolve(null),
         // Overdue *now*, whatever the receipt date: the list a leader urges units with.
         settle(api("/dossiers", { state: "overdue", unit: state.unit, page_size: 50 }, controller.signal)),
+        settle(api("/metrics/scorecard", counted, controller.signal)),
       ]);
       if (controller.signal.aborted) return;
       for (const part of [ranking, overdue]) if (part && part.name === "AbortError") return;
@@ -1568,6 +1582,7 @@
         monthly: monthly.rows || [],
         ranking,
         overdue,
+        scorecard: scorecard instanceof Error ? scorecard : (scorecard.rows && scorecard.rows[0]) || null,
       };
       state.loadedKey = key;
       renderAll();

@@ -70,6 +70,11 @@ class WriteTx(Protocol):
         """Recount the metric rollups from every dossier."""
         ...
 
+    async def fetch(self, stmt: Any) -> list[tuple[Any, ...]]:
+        """The rows of a SELECT (SQLAlchemy core) of reference data: the procedures'
+        statutory durations and the calendar, for ``app/dossiers/derive.py``."""
+        ...
+
 
 class Storage(Protocol):
     """One database, as the write path and a few SQL builders see it."""

@@ -228,7 +228,7 @@ def _upsert_dossiers(names: tuple[str, ...]) -> str:
     changes = table("changes", *(column(n) for n in [*all_names, "sign"]))
     for name in all_names:  # typed columns, so the conditions compile as over ``dossiers``
         changes.c[name].type = spec.DOSSIER_TABLE.c[name].type
-    sums_rows, histogram_rows = rollups.per_dossier(changes, changes.c.sign)
+    sums_rows, histogram_rows, net_rows = rollups.per_dossier(changes, changes.c.sign)
     contributions = table(
         "contributions",
         column("unit_code", String()),
@@ -242,12 +242,19 @@ def _upsert_dossiers(names: tuple[str, ...]) -> str:
         column("days", Integer()),
         column("n", Integer()),
     )
-    statements = rollups.inserts(contributions, processing, pg_insert)
+    processing_net = table(
+        "processing_net",
+        column("unit_code", String()),
+        column("day", Date()),
+        column("days", Integer()),
+        column("n", Integer()),
+    )
+    statements = rollups.inserts(contributions, processing, pg_insert, processing_net)
     every = ", ".join(all_names)
     counted = sorted(
         {
             element.name
-            for stmt in (sums_rows, histogram_rows)
+            for stmt in (sums_rows, histogram_rows, net_rows)
             for element in iterate(stmt)
             if isinstance(element, ColumnClause) and element.table is changes
         }
@@ -263,6 +270,7 @@ def _upsert_dossiers(names: tuple[str, ...]) -> str:
         # each dossier's contributions computed once, summed per day and per month below
         f"contributions AS ({_sql(sums_rows)})",
         f"processing AS ({_sql(histogram_rows)})",
+        f"processing_net AS ({_sql(net_rows)})",
     ]
     for i, stmt in enumerate(statements[:-1]):
         ctes.append(f"r{i} AS ({_sql(stmt)} RETURNING 1)")
@@ -329,6 +337,9 @@ class PostgresTx:
         await self.conn.execute(HOLD_WRITERS)
         for stmt in rollups.rebuild_statements(pg_insert):
             await self.conn.execute(_sql(stmt))
+
+    async def fetch(self, stmt: Any) -> list[tuple[Any, ...]]:
+        return [tuple(record) for record in await self.conn.fetch(_sql(stmt))]
 
 
 async def _release(pool: Any, conn: Any) -> None:

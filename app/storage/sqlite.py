@@ -209,6 +209,9 @@ class SqliteTx:
     async def rebuild_rollups(self) -> None:
         await rollups.rebuild(self.session)
 
+    async def fetch(self, stmt: Any) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self.session.execute(stmt)]
+
 
 class SqliteStorage:
     name = NAME

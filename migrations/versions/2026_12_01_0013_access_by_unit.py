@@ -1,7 +1,7 @@
 """access by unit: scoped keys, key lifecycle, the append-only audit log
 
 Revision ID: 0013_access_by_unit
-Revises: 0017_sectors
+Revises: 0014_national_index
 Create Date: 2026-12-01 22:10:00
 
 ``api_keys`` gains ``units`` (subtree roots; null: not scoped), ``expires_at``,
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_access_by_unit"
-down_revision: str | None = "0017_sectors"
+down_revision: str | None = "0014_national_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
