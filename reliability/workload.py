@@ -129,12 +129,6 @@ class StoreReport:
         )
 
 
-def _blank(value: Any) -> Any:
-    """An empty text and NULL are the same absence (``waits`` of a dossier that never waited
-    is stored as either, depending on which write made the row)."""
-    return None if value == "" else value
-
-
 async def check_store(
     engine: AsyncEngine, events: list[Event], *, source: str, zone: ZoneInfo
 ) -> StoreReport:
@@ -159,7 +153,7 @@ async def check_store(
     mismatched = []
     for code, want in expected.items():
         got = rows.get(code)
-        if got is None or any(_blank(got[k]) != _blank(v) for k, v in want.items()):
+        if got is None or any(got[k] != v for k, v in want.items()):
             mismatched.append(code)
     mismatched += [code for code in rows if code not in expected]
     return StoreReport(
