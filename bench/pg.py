@@ -70,16 +70,20 @@ def sqlalchemy_url(name: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def database(tag: str, *, migrate: bool = True) -> AsyncIterator[str]:
-    """A fresh database ``bench_<tag>_<random>`` (migrated), dropped on exit."""
+async def database(
+    tag: str, *, migrate: bool = True, template: str | None = None
+) -> AsyncIterator[str]:
+    """A fresh database ``bench_<tag>_<random>`` (migrated), dropped on exit; a copy of
+    ``template`` (a database made by this module, migrated already) when given."""
     name = f"bench_{tag}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     conn = await asyncpg.connect(ADMIN_DSN, timeout=10)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
     try:
-        if migrate:
+        if migrate and template is None:
             await upgrade_async(sqlalchemy_url(name))
         yield name
     finally:

@@ -17,6 +17,7 @@ import random
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench import data, pg, servers
 from bench.ingest import app_env, count_rows, create_key, loadgen, write_bodies
@@ -27,15 +28,19 @@ def _load() -> str:
     return f"{one:.1f}/{five:.1f}"
 
 
+# A database holding ``--history`` dossiers, copied for every measurement (None: empty).
+TEMPLATE: str | None = None
+
+
 async def _bare(path: str, bodies: Path, concurrency: int) -> dict[str, Any]:
-    async with pg.database("bare") as name:
+    async with pg.database("bare", template=TEMPLATE) as name:
         env = {"BENCH_DSN": pg.dsn_of(name)}
         with servers.uvicorn("bench.bare_app:app", env) as srv:
             return await loadgen(srv.port, path, "-", bodies, concurrency)
 
 
 async def _ours(path: str, bodies: Path, concurrency: int, warm: Path | None) -> dict[str, Any]:
-    async with pg.database("ingest") as name:
+    async with pg.database("ingest", template=TEMPLATE) as name:
         with servers.uvicorn("app.main:app", app_env(name)) as srv:
             token = create_key(srv.base, ["ingest"])
             if warm is not None:  # the same number of warm-up requests as the bare run gets
@@ -57,6 +62,21 @@ def _row(name: str, res: dict[str, Any], unit_count: int, load: str) -> dict[str
 
 
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    if not args.history:
+        return await _measure(args)
+    global TEMPLATE
+    async with pg.database("history") as name:
+        await pg.load_reference(pg.dsn_of(name))
+        seconds = await pg.bulk_load(pg.dsn_of(name), 0, args.history, ZoneInfo("Asia/Ho_Chi_Minh"))
+        print(json.dumps({"history": args.history, "load_seconds": round(seconds, 1)}), flush=True)
+        TEMPLATE = name
+        try:
+            return await _measure(args)
+        finally:
+            TEMPLATE = None
+
+
+async def _measure(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:
         work = Path(tmp)
@@ -101,6 +121,13 @@ def main() -> None:
     parser.add_argument("--batch-dossiers", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-concurrency", type=int, default=4)
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="dossiers of history every database starts with (loaded once by COPY, then "
+        "copied): a province in service, whose tables are read by index",
+    )
     args = parser.parse_args()
     rows = asyncio.run(run(args))
     print("| measurement | rate | p50 ms | p99 ms | statuses | load 1m/5m before → after |")

@@ -85,6 +85,22 @@ async def test_a_unit_registered_later_is_no_longer_warned_about(
     assert (_locs(first.json()["warnings"]), second.json()["warnings"]) == ([["unit_code"]], [])
 
 
+async def test_a_repeat_in_the_batch_under_another_unit_names_that_unit(
+    client: httpx.AsyncClient, admin: dict[str, str], ingest_headers: dict[str, str]
+) -> None:
+    await _register(client, admin)
+    first = event("D1", unit="H40.31", event_id="same")
+    repeat = event("D1", unit="H40.77", event_id="same")  # a conflict, under a code never seen
+    answer = await client.post(
+        "/api/v1/events/batch", json={"events": [first, repeat]}, headers=ingest_headers
+    )
+    results = answer.json()["results"]
+    assert [(r["result"], _locs(r["warnings"])) for r in results] == [
+        ("accepted", []),
+        ("conflict", [["unit_code"]]),
+    ]
+
+
 @pytest.fixture
 async def strict_client(database_url: str, db: Any) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(make_settings(database_url, strict_fields=True))

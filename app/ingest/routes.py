@@ -96,7 +96,7 @@ async def push_event(
         ctx=await validation_context(db, principal),
         claim=principal.signed_request,
     )
-    return acknowledge(outcome, await intake_warnings(db, [body], outcome.results))
+    return acknowledge(outcome, await intake_warnings(db, [body], outcome))
 
 
 async def read_event(request: Request) -> dict[str, Any]:
@@ -170,7 +170,7 @@ async def push_batch(
             duplicates=outcome.duplicates,
             rejected=outcome.rejected,
             results=outcome.results,
-            warnings=await intake_warnings(db, events, outcome.results),
+            warnings=await intake_warnings(db, events, outcome),
         ),
         media_type="application/json",
     )

@@ -31,7 +31,7 @@ from app.ingest.schemas import (
     event_model,
 )
 from app.observability.prometheus import record_ingest
-from app.storage.base import RetryableConflict, WriteTx
+from app.storage.base import REFERENCE_FIELDS, RetryableConflict, WriteTx
 
 log = logging.getLogger("onestop.ingest")
 
@@ -47,6 +47,9 @@ class IngestOutcome:
     invalid: int = 0
     dossiers_changed: int = 0
     conflict_ids: list[str] = field(default_factory=list)
+    # per reference field (``unit_code``, ``procedure_code``), whether each code of the
+    # stored events names a registered unit or procedure, as the insert read it
+    registered: dict[str, dict[str, bool]] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -153,6 +156,12 @@ async def _store(
     now = utcnow()
     rows = [_event_row(item, source, now) for item in fresh]
     inserted = await tx.insert_events(source, rows)
+    for name in REFERENCE_FIELDS:
+        at = columns.EVENT_NAMES.index(name)
+        unregistered = inserted.unregistered.get(name, set())
+        outcome.registered[name] = {
+            row[at]: row[at] not in unregistered for row in rows if row[at] is not None
+        }
     accepted = []
     for item, row in zip(fresh, rows, strict=True):
         event_id = item.event.event_id

@@ -8,8 +8,10 @@
   under a code without a name or a place in the tree until ``PUT /units/{code}`` (or
   ``/procedures/{code}``) describes it.
 
-Registration is looked up after the events are stored, one indexed query per code kind
-and request (not cached: a restored or emptied database would make a cache lie).
+Registration is read by the statement that stores the events (``Inserted.unregistered``),
+so the warnings cost no round trip of their own; only a code the insert did not see (an
+event id repeated within one batch under another code) is looked up here. Not cached: a
+restored or emptied database would make a cache lie.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.db import Database
-from app.ingest.schemas import EVENT_FIELDS, ItemOutcome, ItemWarning
+from app.ingest.schemas import EVENT_FIELDS, ItemWarning
+from app.ingest.service import IngestOutcome
 from app.reference.models import Procedure, Unit
+from app.storage.base import REFERENCE_FIELDS
 
 
 def unknown_fields(item: Any) -> list[ItemWarning]:
@@ -45,22 +49,29 @@ def _code(item: Any, field: str) -> str | None:
 
 async def _registered(db: Database, kind: str, codes: set[str]) -> set[str]:
     """The registered ones among ``codes``."""
-    model: Any = Unit if kind == "unit" else Procedure
+    model: Any = Unit if kind == "unit_code" else Procedure
     statement = select(model.code).where(model.code.in_(codes), model.registered.is_(True))
     async with db.sessionmaker() as session:
         return set((await session.execute(statement)).scalars())
 
 
 async def intake_warnings(
-    db: Database, items: Sequence[Any], results: Sequence[ItemOutcome]
+    db: Database, items: Sequence[Any], outcome: IngestOutcome
 ) -> dict[int, list[ItemWarning]]:
     """Item index -> its warnings (items without any are left out)."""
     out: dict[int, list[ItemWarning]] = {}
+    results = outcome.results
     stored = [r.index for r in results if r.result != "invalid"]
-    units = {c for i in stored if (c := _code(items[i], "unit_code"))}
-    procedures = {c for i in stored if (c := _code(items[i], "procedure_code"))}
-    registered_units = await _registered(db, "unit", units) if units else set()
-    registered_procedures = await _registered(db, "procedure", procedures) if procedures else set()
+    registered: dict[str, set[str]] = {}
+    for kind in REFERENCE_FIELDS:
+        known = outcome.registered.get(kind, {})
+        codes = {c for i in stored if (c := _code(items[i], kind))}
+        unseen = codes - known.keys()
+        registered[kind] = {c for c in codes if known.get(c)}
+        if unseen:
+            registered[kind] |= await _registered(db, kind, unseen)
+    registered_units = registered["unit_code"]
+    registered_procedures = registered["procedure_code"]
     stored_set = set(stored)
     for result in results:
         item = items[result.index]

@@ -23,13 +23,22 @@ class RetryableConflict(Exception):
     Raised by ``Storage.write`` in place of the database's own error."""
 
 
+# The event fields whose codes name reference data (``units``, ``procedures``).
+REFERENCE_FIELDS = ("unit_code", "procedure_code")
+
+
 @dataclass
 class Inserted:
     """What ``WriteTx.insert_events`` did: the ids it stored, and the body hashes already
-    stored under the ids it did not (a duplicate when equal, a conflict when not)."""
+    stored under the ids it did not (a duplicate when equal, a conflict when not).
+
+    ``unregistered``: per ``REFERENCE_FIELDS`` field, those of the rows' codes that name no
+    registered unit or procedure (codes first seen in this insert included): what the intake
+    answer warns about (``app/ingest/warnings.py``), read in the same statement."""
 
     ids: set[str]
     stored: dict[str, str] = field(default_factory=dict)
+    unregistered: dict[str, set[str]] = field(default_factory=dict)
 
 
 class WriteTx(Protocol):
@@ -43,7 +52,8 @@ class WriteTx(Protocol):
     async def insert_events(self, source: str, rows: Sequence[tuple[Any, ...]]) -> Inserted:
         """Store the events not stored yet, and register the unit and procedure codes of
         those it stored that were never seen before (as unregistered units and procedures);
-        ``rows`` in ``columns.EVENT_COLUMNS`` order, with distinct event ids of ``source``."""
+        ``rows`` in ``columns.EVENT_COLUMNS`` order, with distinct event ids of ``source``.
+        Reports which of the rows' codes are not registered (``Inserted.unregistered``)."""
         ...
 
     async def lock_dossiers(self, codes: Sequence[str]) -> None:

@@ -40,7 +40,7 @@ from app.auth.models import ApiKey
 from app.config import Settings
 from app.dossiers.fold import DossierState, FoldEvent
 from app.metrics import rollups
-from app.storage.base import Inserted, RetryableConflict
+from app.storage.base import REFERENCE_FIELDS, Inserted, RetryableConflict
 from app.storage.sql import HOLD_WRITERS
 from app.tables import utcnow
 
@@ -150,6 +150,12 @@ def _unnest(cols: Sequence[Column[Any]]) -> tuple[str, str]:
 # The codes of the events stored are registered in the same statement (one round trip less
 # per ingest: docs/performance.md, "Single POST").
 _EVENT_SELECT, _EVENT_FROM = _unnest(spec.EVENT_COLUMNS)
+# the unit and procedure codes of the rows, as the insert's own parameters: every code's
+# registration is answered by the same statement (the intake answer's warnings)
+_UNITS, _PROCEDURES = (
+    _unnest_param(spec.EVENT_NAMES.index(name) + 1, spec.EVENT_TABLE.c[name])
+    for name in REFERENCE_FIELDS
+)
 _INSERT_EVENTS = f"""
 WITH ins AS (
     INSERT INTO {spec.EVENT_TABLE.name} ({", ".join(spec.EVENT_NAMES)})
@@ -169,7 +175,16 @@ WITH ins AS (
     ORDER BY 1
     ON CONFLICT (code) DO NOTHING
 )
-SELECT event_id FROM ins
+SELECT 'event_id', event_id FROM ins
+UNION ALL
+SELECT 'unit_code', c.code
+FROM (SELECT DISTINCT code FROM unnest({_UNITS}) AS c(code)) AS c
+WHERE NOT EXISTS (SELECT 1 FROM units AS u WHERE u.code = c.code AND u.registered)
+UNION ALL
+SELECT 'procedure_code', c.code
+FROM (SELECT DISTINCT code FROM unnest({_PROCEDURES}) AS c(code)) AS c
+WHERE c.code IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM procedures AS p WHERE p.code = c.code AND p.registered)
 """
 _STORED_HASHES = (
     "SELECT event_id, body_hash FROM dossier_event_keys "
@@ -299,11 +314,14 @@ class PostgresTx:
         if not rows:
             return Inserted(set())
         params = _column_params(spec.EVENT_COLUMNS, rows)
-        ids = {r[0] for r in await self.conn.fetch(_INSERT_EVENTS, *params)}
+        found: dict[str, set[str]] = {"event_id": set(), **{f: set() for f in REFERENCE_FIELDS}}
+        for kind, value in await self.conn.fetch(_INSERT_EVENTS, *params):
+            found[kind].add(value)
+        ids = found.pop("event_id")
         at = spec.EVENT_NAMES.index("event_id")
         others = [row[at] for row in rows if row[at] not in ids]
         stored = dict(await self.conn.fetch(_STORED_HASHES, source, others)) if others else {}
-        return Inserted(ids, stored)
+        return Inserted(ids, stored, found)
 
     async def lock_dossiers(self, codes: Sequence[str]) -> None:
         # in key order, so two writers of the same dossiers cannot deadlock on them

@@ -45,7 +45,7 @@ from app.auth.models import ApiKey, SignedRequest
 from app.dossiers.fold import DossierState, FoldEvent
 from app.metrics import rollups
 from app.reference.models import Procedure, Unit
-from app.storage.base import Inserted
+from app.storage.base import REFERENCE_FIELDS, Inserted
 from app.tables import chunks, utcnow
 
 NAME = "sqlite"
@@ -143,7 +143,22 @@ class SqliteTx:
             sorted({row["unit_code"] for row in new}),
             sorted({row["procedure_code"] for row in new if row["procedure_code"]}),
         )
-        return Inserted({row["event_id"] for row in new}, stored)
+        return Inserted({row["event_id"] for row in new}, stored, await self._unregistered(rows))
+
+    async def _unregistered(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, set[str]]:
+        """Per reference field, the rows' codes that name no registered unit or procedure."""
+        out: dict[str, set[str]] = {}
+        for name, model in zip(REFERENCE_FIELDS, (Unit, Procedure), strict=True):
+            at = spec.EVENT_NAMES.index(name)
+            codes = sorted({row[at] for row in rows if row[at] is not None})
+            registered: set[str] = set()
+            for part in chunks(codes, IN_CHUNK):
+                found = await self.session.execute(
+                    select(model.code).where(model.code.in_(part), model.registered.is_(True))
+                )
+                registered.update(found.scalars())
+            out[name] = set(codes) - registered
+        return out
 
     async def lock_dossiers(self, codes: Sequence[str]) -> None:
         return None  # the transaction holds SQLite's only write lock already
