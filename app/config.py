@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     dvcqg_unit_map: dict[str, UnitMapValue] = Field(
         default_factory=dict,
         description="National format: JSON object mapping a MaHoSo prefix or DonViXuLy value "
-        "to a unit code, or to dated steps [{\"unit\": code, \"from\": \"YYYY-MM-DD\"}] "
+        'to a unit code, or to dated steps [{"unit": code, "from": "YYYY-MM-DD"}] '
         "chosen by the dossier's receipt day (app/reference/unit_map.py).",
     )
     dvcqg_success_code: str = Field(

@@ -76,9 +76,7 @@ class JwksCache:
         return found
 
     def _may_fetch(self) -> bool:
-        return (
-            self.fetched_at is None or time.monotonic() - self.fetched_at >= self.refetch_seconds
-        )
+        return self.fetched_at is None or time.monotonic() - self.fetched_at >= self.refetch_seconds
 
     def _lookup(self, kid: str | None) -> SigningKey | None:
         if kid is None:

@@ -23,6 +23,7 @@ _MAX_REMEMBERED = 10_000
 # key id -> monotonic time this worker last wrote (or decided not to write) its last_used_at
 _checked: dict[str, float] = {}
 
+
 def _due(key_id: str, stored: datetime | None, now: datetime) -> bool:
     clock = time.monotonic()
     last = _checked.get(key_id)

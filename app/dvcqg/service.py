@@ -112,9 +112,7 @@ async def _store(
             owners.append((index, position))
     per_event: dict[tuple[int, int], ItemOutcome] = {}
     if items:
-        ctx = ValidationContext.make(
-            db.settings.zone, db.settings.max_future_skew_seconds, units
-        )
+        ctx = ValidationContext.make(db.settings.zone, db.settings.max_future_skew_seconds, units)
         outcome = await ingest_service.ingest(db, source=source, items=items, ctx=ctx, claim=claim)
         for result in outcome.results:
             per_event[owners[result.index]] = result

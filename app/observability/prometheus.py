@@ -58,8 +58,7 @@ POOL_CAPACITY = Gauge(
 # alerts (app/alerts): what the scheduler recorded, what the workers delivered, the queue
 ALERTS_CREATED = Counter(
     "onestop_alerts",
-    "Alerts recorded by the scheduler, by type (dossier.overdue, dossier.due_soon, "
-    "digest.daily).",
+    "Alerts recorded by the scheduler, by type (dossier.overdue, dossier.due_soon, digest.daily).",
     ["type"],
 )
 ALERT_DELIVERIES = Counter(

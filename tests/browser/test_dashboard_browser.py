@@ -187,4 +187,3 @@ async def test_monthly_figures_download_as_csv(
     assert (leaders[0][0], leaders[1][0], len(leaders)) == ("Kỳ", "T1/2024", 1 + 3)
     assert re.fullmatch(r"\d{1,3}(,\d{1,2})?%", leaders[1][rate])
     await page.close()
-
