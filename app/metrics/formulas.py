@@ -11,8 +11,11 @@ Three bases decide which dossiers a count looks at (CONTRACT.md, "Which dossiers
   open then: not resolved, and not withdrawn, stopped or refused, before it.
 
 A count is a condition on a dossier of its basis; a rate divides sums of counts; a rate over
-zero is ``None``. The docstrings are the OpenAPI descriptions of the fields (``describe``), so
-the words a client reads are the words the code is written against.
+zero is ``None``. A condition is built over the columns of a ``source`` it is given (the
+``dossiers`` table by default; the rollups pass the rows before and after a write), so no
+expression is rewritten after it is built. The docstrings are the OpenAPI descriptions of
+the fields (``describe``), so the words a client reads are the words the code is written
+against.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, true
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from app.dossiers.models import Dossier as D
 
@@ -36,7 +41,20 @@ class Basis(StrEnum):
     backlog = "backlog"
 
 
-Condition = Callable[[Any], ColumnElement[bool]]
+class Condition(Protocol):
+    """A count's condition at the period's end ``end``, over the ``dossiers`` columns of
+    ``source`` (:func:`columns`)."""
+
+    def __call__(self, end: Any, source: Any = None) -> ColumnElement[bool]: ...
+
+
+def columns(
+    source: FromClause | None = None,
+) -> ReadOnlyColumnCollection[str, KeyedColumnElement[Any]]:
+    """The columns a condition is built over: those of ``source``, a selectable with the
+    ``dossiers`` columns (the rows before or after a write, ``rollups.py``), by default the
+    table's own."""
+    return (D.__table__ if source is None else source).c
 
 
 def _words(fn: Callable[..., Any]) -> str:
@@ -66,7 +84,7 @@ class Span:
     def at(self, t: Any, source: Any = None) -> list[ColumnElement[bool]]:
         """In the state at instant ``t`` (``source``: a selectable with the ``dossiers``
         columns; default the table), with the backlog basis (the dossier counts as received)."""
-        c = (D.__table__ if source is None else source).c
+        c = columns(source)
         return [
             *backlog_basis(source),
             *(c[name] < t for name in self.after),
@@ -135,117 +153,121 @@ class Rate:
 # --- the bases --------------------------------------------------------------------------------
 
 
-def intake_basis() -> list[ColumnElement[bool]]:
+def intake_basis(source: Any = None) -> list[ColumnElement[bool]]:
     """Dossiers that count in the intake basis of the local day they were received (a refused
     dossier has no ``received_date``)."""
-    return [D.received_date.is_not(None)]
+    return [columns(source).received_date.is_not(None)]
 
 
-def resolution_basis() -> list[ColumnElement[bool]]:
+def resolution_basis(source: Any = None) -> list[ColumnElement[bool]]:
     """Dossiers that count in the resolution basis of the local day they were resolved: not
     closed (withdrawn, stopped, refused) before they were resolved."""
-    return [D.resolved_date.is_not(None), or_(D.closed_at.is_(None), D.closed_at >= D.resolved_at)]
+    c = columns(source)
+    return [c.resolved_date.is_not(None), or_(c.closed_at.is_(None), c.closed_at >= c.resolved_at)]
 
 
 def backlog_basis(source: Any = None) -> list[ColumnElement[bool]]:
     """Dossiers that can be in the backlog at all: received (``received_date`` set)."""
-    c = (D.__table__ if source is None else source).c
-    return [c.received_date.is_not(None)]
+    return [columns(source).received_date.is_not(None)]
 
 
 # --- conditions (the docstring is the field's definition) -----------------------------------
 
 
-def received(end: Any) -> ColumnElement[bool]:
+def received(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period: their receipt (NgayTiepNhan, local date) falls in it.
     A dossier refused without ever being received is not; one received and refused later is
     (the refusal closes it)."""
     return true()
 
 
-def received_online(end: Any) -> ColumnElement[bool]:
+def received_online(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period through the online channel (KenhThucHien 2)."""
-    return D.channel == "online"
+    return columns(source).channel == "online"
 
 
-def received_direct(end: Any) -> ColumnElement[bool]:
+def received_direct(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period at the one-stop desk (KenhThucHien 1)."""
-    return D.channel == "direct"
+    return columns(source).channel == "direct"
 
 
-def received_postal(end: Any) -> ColumnElement[bool]:
+def received_postal(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period by post (KenhThucHien 3)."""
-    return D.channel == "postal"
+    return columns(source).channel == "postal"
 
 
-def received_channel_unknown(end: Any) -> ColumnElement[bool]:
+def received_channel_unknown(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period with no channel given, so that received_online +
     received_direct + received_postal + received_channel_unknown = received."""
-    return D.channel.is_(None)
+    return columns(source).channel.is_(None)
 
 
-def fee_required(end: Any) -> ColumnElement[bool]:
+def fee_required(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period for which the procedure charges a fee."""
-    return D.fee_required.is_(True)
+    return columns(source).fee_required.is_(True)
 
 
-def paid_online(end: Any) -> ColumnElement[bool]:
+def paid_online(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period that charge a fee and whose fee was paid online."""
-    return and_(D.fee_required.is_(True), D.paid_online.is_(True))
+    c = columns(source)
+    return and_(c.fee_required.is_(True), c.paid_online.is_(True))
 
 
-def with_digitized_component(end: Any) -> ColumnElement[bool]:
+def with_digitized_component(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period with at least one digitized component."""
-    return D.components_digitized >= 1
+    return columns(source).components_digitized >= 1
 
 
-def fully_digitized(end: Any) -> ColumnElement[bool]:
+def fully_digitized(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period with at least one component, all of them digitized."""
-    return and_(D.components_total > 0, D.components_digitized == D.components_total)
+    c = columns(source)
+    return and_(c.components_total > 0, c.components_digitized == c.components_total)
 
 
-def resolved(end: Any) -> ColumnElement[bool]:
+def resolved(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers resolved in the period: the first `resolved` event (else the first `returned`)
     falls in it, whatever happened later; a dossier withdrawn, stopped or refused before it
     was resolved is not resolved."""
     return true()
 
 
-def result_digitized(end: Any) -> ColumnElement[bool]:
+def result_digitized(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers resolved in the period whose result has an electronic file."""
-    return D.result_digitized.is_(True)
+    return columns(source).result_digitized.is_(True)
 
 
-def result_signed(end: Any) -> ColumnElement[bool]:
+def result_signed(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers resolved in the period whose result was digitally signed."""
-    return D.result_signed.is_(True)
+    return columns(source).result_signed.is_(True)
 
 
-def late() -> ColumnElement[bool]:
+def late(source: Any = None) -> ColumnElement[bool]:
     """Resolved after its due_at (a dossier without one is never late)."""
-    return and_(D.due_at.is_not(None), D.resolved_at > D.due_at)
+    c = columns(source)
+    return and_(c.due_at.is_not(None), c.resolved_at > c.due_at)
 
 
-def early() -> ColumnElement[bool]:
+def early(source: Any = None) -> ColumnElement[bool]:
     """Resolved on a calendar day before the day of its due_at."""
-    return and_(D.due_date.is_not(None), D.resolved_date < D.due_date)
+    c = columns(source)
+    return and_(c.due_date.is_not(None), c.resolved_date < c.due_date)
 
 
-def resolved_early(end: Any) -> ColumnElement[bool]:
+def resolved_early(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers resolved in the period on a calendar day before the day of their due_at."""
-    return early()
+    return early(source)
 
 
-def resolved_on_time(end: Any) -> ColumnElement[bool]:
+def resolved_on_time(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers resolved in the period neither early nor late: on the due day no later than
     due_at, or without a due_at."""
-    return and_(~early(), ~late())
+    return and_(~early(source), ~late(source))
 
 
-def resolved_late(end: Any) -> ColumnElement[bool]:
+def resolved_late(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers resolved in the period after their due_at (on the due day after its hour is
     late)."""
-    return late()
+    return late(source)
 
 
 # The backlog spans: open from receipt (exclusive) through the end (resolved, withdrawn,
@@ -256,21 +278,21 @@ OVERDUE = Span(after=("received_at", "due_at"), through=("ended_at",))
 WITHIN_DEADLINE = Span(after=("received_at",), through=("ended_at", "due_at"))
 
 
-def in_progress(end: Any) -> ColumnElement[bool]:
+def in_progress(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received before the end of the period (or now, if sooner) and still open then:
     not resolved, and not withdrawn, stopped or refused, before it."""
-    return and_(*OPEN.at(end))
+    return and_(*OPEN.at(end, source))
 
 
-def in_progress_overdue(end: Any) -> ColumnElement[bool]:
+def in_progress_overdue(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period whose due_at is before it."""
-    return and_(*OVERDUE.at(end))
+    return and_(*OVERDUE.at(end, source))
 
 
-def in_progress_within_deadline(end: Any) -> ColumnElement[bool]:
+def in_progress_within_deadline(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period whose due_at is not before it (or who
     have none)."""
-    return and_(*WITHIN_DEADLINE.at(end))
+    return and_(*WITHIN_DEADLINE.at(end, source))
 
 
 # Waiting on the citizen at t: open, and the outstanding request (``paused_at``: the start of
@@ -278,10 +300,10 @@ def in_progress_within_deadline(end: Any) -> ColumnElement[bool]:
 PAUSED = Span(after=("received_at", "paused_at"), through=("ended_at",))
 
 
-def in_progress_paused(end: Any) -> ColumnElement[bool]:
+def in_progress_paused(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period and waiting on the citizen then: their
     last status is supplement_requested or payment_requested, entered before the end."""
-    return and_(*PAUSED.at(end))
+    return and_(*PAUSED.at(end, source))
 
 
 # --- the national portal's processing progress (Decision 766, indicator 2.1) ------------------
@@ -296,36 +318,38 @@ PORTAL_OVERDUE = Span(after=("received_at", "portal_due_at"), through=("ended_at
 PORTAL_ON_TIME = Span(after=("received_at",), through=("ended_at", "portal_due_at"))
 
 
-def progress_resolved_on_time(end: Any) -> ColumnElement[bool]:
+def progress_resolved_on_time(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers resolved in the period on time by the national portal's rules (indicator
     2.1): at most one supplement request, and resolved no later than due_at (the last one the
     events set, else the one derived from the procedure's duration_working_days plus the
     working days waited on the citizen), or without either."""
-    return and_(D.supplement_count <= 1, or_(D.due_at.is_(None), D.resolved_at <= D.due_at))
+    c = columns(source)
+    return and_(c.supplement_count <= 1, or_(c.due_at.is_(None), c.resolved_at <= c.due_at))
 
 
-def progress_in_progress_on_time(end: Any) -> ColumnElement[bool]:
+def progress_in_progress_on_time(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period and on time by the national portal's
     rules (indicator 2.1): at most one supplement request, and the end of the period (or,
     while a request to the citizen is outstanding, the time of that request) no later than
     due_at, or no due date."""
-    return and_(*PORTAL_ON_TIME.at(end))
+    return and_(*PORTAL_ON_TIME.at(end, source))
 
 
-def progress_in_progress_overdue(end: Any) -> ColumnElement[bool]:
+def progress_in_progress_overdue(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers still open at the end of the period and overdue by the national portal's
     rules (indicator 2.1): more than one supplement request, or past due_at at the end of the
     period unless waiting on the citizen on a request made no later than due_at."""
-    return and_(*PORTAL_OVERDUE.at(end))
+    return and_(*PORTAL_OVERDUE.at(end, source))
 
 
-def dossiers_digitized(end: Any) -> ColumnElement[bool]:
+def dossiers_digitized(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period with at least one digitized component and, if resolved
     (by now), an electronic result. The scorecard's indicator 4.2 judges the result at the
     end of the period instead (``scorecard.py`` adds those resolved after it)."""
+    c = columns(source)
     return and_(
-        D.components_digitized >= 1,
-        or_(D.resolved_at.is_(None), D.result_digitized.is_(True)),
+        c.components_digitized >= 1,
+        or_(c.resolved_at.is_(None), c.result_digitized.is_(True)),
     )
 
 

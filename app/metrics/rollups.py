@@ -42,7 +42,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import replacement_traverse
 
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis, Span, intake_basis, resolution_basis
@@ -118,19 +117,6 @@ rollup_net_days = Table(
 )
 
 
-def _on(source: Any, expression: Any) -> Any:
-    """``expression`` (over ``dossiers`` columns) rewritten over the same-named columns of
-    ``source`` (the rows before or after a write)."""
-    table_ = D.__table__
-
-    def swap(element: Any, **_: Any) -> Any:
-        if isinstance(element, Column) and element.table is table_:
-            return source.c[element.key]
-        return None
-
-    return replacement_traverse(expression, {}, swap)
-
-
 def _flag(condition: ColumnElement[bool], sign: Any) -> ColumnElement[int]:
     return case((condition, sign), else_=0)
 
@@ -138,7 +124,8 @@ def _flag(condition: ColumnElement[bool], sign: Any) -> ColumnElement[int]:
 def per_dossier(source: Any, sign: Any) -> tuple[Any, Any, Any]:
     """Each dossier's signed contribution to the sums (a row per day it moves a sum on), and
     to the processing-day histograms (gross, and net of the working days waited on the
-    citizen); ``source`` has the ``dossiers`` columns."""
+    citizen); ``source`` has the ``dossiers`` columns, and the conditions of ``formulas.py``
+    are built over them (``formulas.columns``)."""
     zero = literal(0, Integer)
 
     def part(day: Any, where: list[Any], sums: dict[str, Any]) -> Any:
@@ -146,20 +133,20 @@ def per_dossier(source: Any, sign: Any) -> tuple[Any, Any, Any]:
         return select(source.c.unit_code, day.label("day"), *values).where(*where)
 
     def counts(names: Sequence[str]) -> dict[str, Any]:
-        return {n: _flag(_on(source, COUNTS[n].condition(None)), sign) for n in names}
+        return {n: _flag(COUNTS[n].condition(None, source), sign) for n in names}
 
-    late = _on(source, COUNTS["resolved_late"].condition(None))
+    late = COUNTS["resolved_late"].condition(None, source)
     # by index look-ups: a batch's dossiers are few next to the calendar's 40k days
     lateness = working_days_sql(source.c.due_date, source.c.resolved_date)
     parts = [
         part(
             source.c.received_date,
-            [_on(source, c) for c in intake_basis()],
+            intake_basis(source),
             counts(INTAKE_COUNTS),
         ),
         part(
             source.c.resolved_date,
-            [_on(source, c) for c in resolution_basis()],
+            resolution_basis(source),
             {
                 **counts(RESOLUTION_COUNTS),
                 "lateness_days_total": case((late, func.coalesce(lateness, 0) * sign), else_=0),
@@ -178,7 +165,7 @@ def per_dossier(source: Any, sign: Any) -> tuple[Any, Any, Any]:
         days.label("days"),
         sign.label("n"),
     ).where(
-        *(_on(source, c) for c in resolution_basis()),
+        *resolution_basis(source),
         source.c.received_date.is_not(None),
     )
     inner = per_dossier.subquery("processing")
