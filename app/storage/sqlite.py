@@ -148,7 +148,8 @@ class SqliteTx:
     async def _unregistered(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, set[str]]:
         """Per reference field, the rows' codes that name no registered unit or procedure."""
         out: dict[str, set[str]] = {}
-        for name, model in zip(REFERENCE_FIELDS, (Unit, Procedure), strict=True):
+        models: tuple[type[Unit] | type[Procedure], ...] = (Unit, Procedure)
+        for name, model in zip(REFERENCE_FIELDS, models, strict=True):
             at = spec.EVENT_NAMES.index(name)
             codes = sorted({row[at] for row in rows if row[at] is not None})
             registered: set[str] = set()
