@@ -142,8 +142,8 @@ def _first_of_each_id(valid: list[_Valid], outcome: IngestOutcome) -> list[_Vali
 async def _store(
     tx: WriteTx, *, source: str, fresh: list[_Valid], zone: Any, outcome: IngestOutcome
 ) -> None:
-    """Insert (which registers unknown codes), classify, then fold what was new into its
-    dossiers.
+    """Insert (which registers unknown codes and then locks the dossiers of the events it
+    stored), classify, then fold what was new into its dossiers.
 
     The dossiers are locked only after the insert: concurrent batches of one sync share
     dossiers, and holding their locks through the insert made them queue
@@ -174,7 +174,6 @@ async def _store(
     if not accepted:
         return
     events = [columns.fold_event_of_row(row) for row in accepted]
-    await tx.lock_dossiers(sorted({e.dossier_code for e in events}))
     outcome.dossiers_changed = await apply_events(tx, events, zone=zone)
 
 

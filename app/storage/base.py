@@ -53,11 +53,11 @@ class WriteTx(Protocol):
         """Store the events not stored yet, and register the unit and procedure codes of
         those it stored that were never seen before (as unregistered units and procedures);
         ``rows`` in ``columns.EVENT_COLUMNS`` order, with distinct event ids of ``source``.
-        Reports which of the rows' codes are not registered (``Inserted.unregistered``)."""
-        ...
+        Reports which of the rows' codes are not registered (``Inserted.unregistered``).
 
-    async def lock_dossiers(self, codes: Sequence[str]) -> None:
-        """Serialise writers of these dossiers until the transaction ends."""
+        Then serialises writers of the dossiers of the events it stored (a lock held until
+        the transaction ends, taken after the rows are written): a statement that starts
+        after it returns sees every event committed by the previous holder."""
         ...
 
     async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:

@@ -110,6 +110,11 @@ def _payload_json(payload: Any) -> str:
         return json.dumps(payload)
 
 
+@functools.cache
+def _kind(col: Column[Any]) -> str:
+    return spec.kind(col)
+
+
 def _unnest_param(position: int, col: Column[Any]) -> str:
     """The SQL of the ``unnest`` argument carrying column ``col`` as parameter ``position``."""
     kind = spec.kind(col)
@@ -122,7 +127,7 @@ def _column_params(cols: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -
     """The parameters of ``_unnest_param`` for ``rows`` (values in ``cols`` order)."""
     params: list[Any] = []
     for col, values in zip(cols, zip(*rows, strict=True), strict=True):
-        kind = spec.kind(col)
+        kind = _kind(col)
         if kind == "text":
             params.append(text_column(values))
         elif kind == "json":
@@ -147,15 +152,20 @@ def _unnest(cols: Sequence[Column[Any]]) -> tuple[str, str]:
 # No ON CONFLICT: dossier_events is partitioned by month and its idempotency lives in
 # dossier_event_keys, kept by a BEFORE INSERT trigger that skips a row whose (source,
 # event_id) is stored already (migration 0006_event_partitions): RETURNING names the new ones.
-# The codes of the events stored are registered in the same statement (one round trip less
-# per ingest: docs/performance.md, "Single POST").
+# The codes of the events stored are registered in the same statement, and the dossiers of
+# the events it stored are locked at its end (two round trips less per ingest:
+# docs/performance.md, "Single POST"): the lock is granted after the rows are written, as a
+# separate statement would be, and the next statement (the states) starts after it.
+# Look-ups of units and procedures are scalar subqueries, one index probe per code: as
+# (anti-)joins, the generic plan of a prepared statement hashed the whole table for one event.
 _EVENT_SELECT, _EVENT_FROM = _unnest(spec.EVENT_COLUMNS)
 # the unit and procedure codes of the rows, as the insert's own parameters: every code's
 # registration is answered by the same statement (the intake answer's warnings)
-_UNITS, _PROCEDURES = (
+_UNITS, _PROCEDURES, _EVENT_IDS = (
     _unnest_param(spec.EVENT_NAMES.index(name) + 1, spec.EVENT_TABLE.c[name])
-    for name in REFERENCE_FIELDS
+    for name in (*REFERENCE_FIELDS, "event_id")
 )
+_LOCK_KEYS = f"${len(spec.EVENT_COLUMNS) + 1}::bigint[]"  # each row's dossier lock key
 _INSERT_EVENTS = f"""
 WITH ins AS (
     INSERT INTO {spec.EVENT_TABLE.name} ({", ".join(spec.EVENT_NAMES)})
@@ -164,34 +174,40 @@ WITH ins AS (
 ), new_units AS (
     INSERT INTO units (code, registered, created_at, updated_at)
     SELECT DISTINCT ins.unit_code, false, now(), now() FROM ins
-    WHERE NOT EXISTS (SELECT 1 FROM units WHERE units.code = ins.unit_code)
+    WHERE (SELECT true FROM units WHERE units.code = ins.unit_code) IS NULL
     ORDER BY 1
     ON CONFLICT (code) DO NOTHING
 ), new_procedures AS (
     INSERT INTO procedures (code, registered, created_at, updated_at)
     SELECT DISTINCT ins.procedure_code, false, now(), now() FROM ins
     WHERE ins.procedure_code IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM procedures WHERE procedures.code = ins.procedure_code)
+        AND (SELECT true FROM procedures WHERE procedures.code = ins.procedure_code) IS NULL
     ORDER BY 1
     ON CONFLICT (code) DO NOTHING
+), locked AS (
+    -- in key order, so two writers of the same dossiers cannot deadlock on them
+    SELECT count(pg_advisory_xact_lock(s.k)) AS n FROM (
+        SELECT DISTINCT r.k FROM unnest({_EVENT_IDS}, {_LOCK_KEYS}) AS r(event_id, k)
+        JOIN ins ON ins.event_id = r.event_id
+        ORDER BY 1
+    ) AS s
 )
 SELECT 'event_id', event_id FROM ins
 UNION ALL
 SELECT 'unit_code', c.code
 FROM (SELECT DISTINCT code FROM unnest({_UNITS}) AS c(code)) AS c
-WHERE NOT EXISTS (SELECT 1 FROM units AS u WHERE u.code = c.code AND u.registered)
+WHERE (SELECT u.registered FROM units AS u WHERE u.code = c.code) IS NOT TRUE
 UNION ALL
 SELECT 'procedure_code', c.code
 FROM (SELECT DISTINCT code FROM unnest({_PROCEDURES}) AS c(code)) AS c
 WHERE c.code IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM procedures AS p WHERE p.code = c.code AND p.registered)
+    AND (SELECT p.registered FROM procedures AS p WHERE p.code = c.code) IS NOT TRUE
+UNION ALL
+SELECT 'locked', n::text FROM locked
 """
 _STORED_HASHES = (
     "SELECT event_id, body_hash FROM dossier_event_keys "
     "WHERE source = $1 AND event_id = ANY($2::text[])"
-)
-_LOCK = (
-    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS s"
 )
 _LOAD_STATES = (
     f"SELECT {', '.join(c.name for c in spec.STATE_COLUMNS)} FROM {spec.DOSSIER_TABLE.name} "
@@ -314,19 +330,21 @@ class PostgresTx:
         if not rows:
             return Inserted(set())
         params = _column_params(spec.EVENT_COLUMNS, rows)
-        found: dict[str, set[str]] = {"event_id": set(), **{f: set() for f in REFERENCE_FIELDS}}
+        at = spec.EVENT_NAMES.index("dossier_code")
+        params.append([lock_key(row[at]) for row in rows])
+        found: dict[str, set[str]] = {
+            "event_id": set(),
+            "locked": set(),
+            **{f: set() for f in REFERENCE_FIELDS},
+        }
         for kind, value in await self.conn.fetch(_INSERT_EVENTS, *params):
             found[kind].add(value)
         ids = found.pop("event_id")
+        found.pop("locked")
         at = spec.EVENT_NAMES.index("event_id")
         others = [row[at] for row in rows if row[at] not in ids]
         stored = dict(await self.conn.fetch(_STORED_HASHES, source, others)) if others else {}
         return Inserted(ids, stored, found)
-
-    async def lock_dossiers(self, codes: Sequence[str]) -> None:
-        # in key order, so two writers of the same dossiers cannot deadlock on them
-        if codes:
-            await self.conn.execute(_LOCK, sorted({lock_key(c) for c in codes}))
 
     async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:
         out: dict[str, DossierState] = {}

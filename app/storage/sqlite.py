@@ -123,7 +123,8 @@ class SqliteTx:
 
     async def insert_events(self, source: str, rows: Sequence[tuple[Any, ...]]) -> Inserted:
         """Look the ids up, then insert those not stored: the transaction holds the write
-        lock from its start, so no other writer stores one in between. The insert has no
+        lock from its start, so no other writer stores one in between (and no dossier needs
+        a lock of its own). The insert has no
         RETURNING, so the driver's C ``executemany`` runs it (one statement per row with
         RETURNING was 80 % of a batch's time)."""
         at = spec.EVENT_NAMES.index("event_id")
@@ -160,9 +161,6 @@ class SqliteTx:
                 registered.update(found.scalars())
             out[name] = set(codes) - registered
         return out
-
-    async def lock_dossiers(self, codes: Sequence[str]) -> None:
-        return None  # the transaction holds SQLite's only write lock already
 
     async def _register_reference(self, units: Sequence[str], procedures: Sequence[str]) -> None:
         """Codes never seen before become unregistered units and procedures."""
