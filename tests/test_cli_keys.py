@@ -1,6 +1,9 @@
-"""``onestop api-key create|list|revoke``: straight on the database, usable by the API at once."""
+"""``onestop api-key create|list|rotate|revoke``: straight on the database, usable by the API at
+once, and audited like the admin routes."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
@@ -155,3 +158,61 @@ async def test_revoke_refuses_an_ambiguous_or_unknown_prefix(database_url: str) 
     unknown = await run_cli(database_url, ["api-key", "revoke", "zz-no-such-key"])
     assert (ambiguous.exit_code, all(i in ambiguous.stderr for i in ids)) == (1, True)
     assert (unknown.exit_code, "no API key" in unknown.stderr) == (1, True)
+
+
+AUDIT = "/api/v1/admin/audit"
+
+
+async def _audited(client: httpx.AsyncClient, admin: dict[str, str], key_id: str) -> Any:
+    """The key's ``api_key.*`` audit entries, newest first."""
+    response = await client.get(AUDIT, params={"action": "api_key.*", "limit": 1000}, headers=admin)
+    assert response.status_code == 200, response.text
+    return [e for e in response.json()["items"] if e["target"] == key_id]
+
+
+async def test_create_rotate_and_revoke_are_audited_with_the_cli_and_its_os_user(
+    database_url: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    user = {"LOGNAME": "ops-thanh"}
+    created = await run_cli(
+        database_url, ["api-key", "create", "--name", "bi-cli", "--scope", "read"], **user
+    )
+    key_id = created.stderr.split("created key ")[1].split()[0]
+    rotated = await run_cli(
+        database_url, ["api-key", "rotate", key_id, "--grace-seconds", "60"], **user
+    )
+    revoked = await run_cli(database_url, ["api-key", "revoke", key_id], **user)
+    assert (created.exit_code, rotated.exit_code, revoked.exit_code) == (0, 0, 0)
+    items = await _audited(client, admin, key_id)
+    assert [e["action"] for e in items] == ["api_key.revoke", "api_key.rotate", "api_key.create"]
+    cli = {"kind": "cli", "id": None, "name": "cli:ops-thanh"}
+    assert [e["actor"] for e in items] == [cli, cli, cli]
+    assert [e["details"] for e in items[:2]] == [{"name": "bi-cli"}, {"grace_seconds": 60}]
+    assert (items[2]["details"]["scopes"], items[2]["request_id"]) == (["read"], None)
+    listing = (await client.get(AUDIT, headers=admin)).text
+    secrets = [created.stdout.strip().splitlines()[-1], rotated.stdout.strip().splitlines()[-1]]
+    assert not any(s in listing for s in secrets)
+
+
+async def test_a_cli_create_records_the_details_the_admin_route_records(
+    database_url: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    body = {"name": "twin", "scopes": ["ingest", "read"], "source": "igate"}
+    over_http = (await client.post("/api/v1/admin/api-keys", json=body, headers=admin)).json()
+    args = ["--name", "twin", "--scope", "read", "--scope", "ingest", "--source", "igate"]
+    created = await run_cli(database_url, ["api-key", "create", *args])
+    key_id = created.stderr.split("created key ")[1].split()[0]
+    (http_entry,) = await _audited(client, admin, over_http["id"])
+    (cli_entry,) = await _audited(client, admin, key_id)
+    assert cli_entry["details"] == http_entry["details"]
+    assert (cli_entry["actor"]["kind"], http_entry["actor"]["kind"]) == ("cli", "admin_token")
+
+
+async def test_revoking_an_already_revoked_key_from_the_cli_records_nothing_more(
+    database_url: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    key_id = await _created_id(database_url, "twice")
+    for _ in range(2):
+        assert (await run_cli(database_url, ["api-key", "revoke", key_id])).exit_code == 0
+    items = await _audited(client, admin, key_id)
+    assert [e["action"] for e in items] == ["api_key.revoke", "api_key.create"]

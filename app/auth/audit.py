@@ -4,6 +4,9 @@
   SAME transaction as the change it records: a change without its entry, or an entry for a
   change that did not happen, cannot exist. Every admin route that changes something calls it
   (``api_key.*``, ``unit.put``, ``procedure.put``, ``calendar.*``, ``subscription.*``).
+- :func:`record_cli` is :func:`record` for a change made from the command line (``onestop
+  api-key create|rotate|revoke``): the same entry as the HTTP route's, with the actor kind
+  ``cli`` named ``cli:<OS user>``.
 - :func:`record_now` writes an entry in a transaction of its own, for what changes nothing but
   must be known (``export.dossiers``, ``report.download``).
 - :func:`denied` records refused requests (401 and 403, ``auth.denied``) without their token,
@@ -21,7 +24,9 @@ Entries never hold a secret: details under a secret-like name are dropped (``_cl
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +36,7 @@ from fastapi import Request
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import AuditEntry
+from app.auth.models import ApiKey, AuditEntry
 from app.db import Database, utcnow
 
 log = logging.getLogger("onestop.audit")
@@ -111,9 +116,46 @@ def record(
     """Add an entry to ``session``: it commits with the change the session makes.
 
     ``request`` gives the actor (the authenticated caller), the ``X-Request-ID`` and the
-    client address; ``None`` for a change made outside a request (the command line).
+    client address; ``None`` for a change made outside a request (the actor ``system``; the
+    command line uses :func:`record_cli`).
     """
     session.add(AuditEntry(**_values(request, action, target, details)))
+
+
+def os_user() -> str:
+    """The login that runs this process (``LOGNAME``/``USER``, else the password database),
+    else its numeric uid (a container without a passwd entry)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid-{os.getuid()}"
+
+
+def record_cli(
+    session: AsyncSession,
+    action: str,
+    *,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """:func:`record` for a change made from the command line: the actor is kind ``cli``,
+    named ``cli:<OS user>``; there is no request id or client address."""
+    values = _values(None, action, target, details)
+    values.update(actor_kind="cli", actor_name=f"cli:{os_user()}"[:256])
+    session.add(AuditEntry(**values))
+
+
+def key_details(key: ApiKey) -> dict[str, Any]:
+    """What ``api_key.create`` records of a key (from the route and the CLI alike): never its
+    secret or hash."""
+    return {
+        "name": key.name,
+        "source": key.source,
+        "scopes": key.scopes,
+        "units": key.units,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "signing": key.signing,
+    }
 
 
 async def record_now(

@@ -36,18 +36,6 @@ def _out(key: ApiKey) -> ApiKeyOut:
     return ApiKeyOut.model_validate(key, from_attributes=True)
 
 
-def _key_details(key: ApiKey) -> dict[str, object]:
-    """What the audit log says about a key: never its secret or hash."""
-    return {
-        "name": key.name,
-        "source": key.source,
-        "scopes": key.scopes,
-        "units": key.units,
-        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
-        "signing": key.signing,
-    }
-
-
 @router.post(
     "",
     status_code=201,
@@ -68,7 +56,7 @@ async def create_key(
         server_secret=request.app.state.hashing_secret,
         zone=request.app.state.settings.zone,
     )
-    audit.record(session, request, "api_key.create", target=key.id, details=_key_details(key))
+    audit.record(session, request, "api_key.create", target=key.id, details=audit.key_details(key))
     signing = signing_secret(request.app.state.hashing_secret, key.id) if key.signing else None
     return ApiKeyCreated(**_out(key).model_dump(), key=secret, signing_secret=signing)
 

@@ -261,7 +261,10 @@ def key_create(
             created = await service.create(
                 session=session, data=data, server_secret=server_secret, zone=settings.zone
             )
-            audit.record(session, None, "api_key.create", target=created[0].id)
+            key = created[0]
+            audit.record_cli(
+                session, "api_key.create", target=key.id, details=audit.key_details(key)
+            )
             return created
 
     try:
@@ -345,7 +348,7 @@ def key_rotate(
             if rotated is None:
                 return None
             details = {"grace_seconds": grace_seconds}
-            audit.record(session, None, "api_key.rotate", target=key_id, details=details)
+            audit.record_cli(session, "api_key.rotate", target=key_id, details=details)
             return rotated[1]
 
     secret = _with_database(settings, work)
@@ -363,7 +366,7 @@ def key_revoke(
     no_migrate: bool = NO_MIGRATE,
 ) -> None:
     """Revoke a key; it stops working at once, on every worker."""
-    from app.auth import service
+    from app.auth import audit, service
 
     settings = _settings(not no_migrate)
 
@@ -375,7 +378,11 @@ def key_revoke(
             if len(matches) != 1:
                 return matches, None, False
             already = matches[0].revoked_at is not None
-            return matches, await service.revoke(session=session, key_id=matches[0].id), already
+            key = await service.revoke(session=session, key_id=matches[0].id)
+            if key is not None and not already:  # a key revoked before: nothing changes
+                details = {"name": key.name}
+                audit.record_cli(session, "api_key.revoke", target=key.id, details=details)
+            return matches, key, already
 
     matches, key, already = _with_database(settings, work)
     if not matches:
