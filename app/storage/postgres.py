@@ -49,6 +49,18 @@ NAME = "postgresql"
 # (default 15 KiB); the dossier upsert with its rollup deltas is longer.
 MAX_CACHED_STATEMENT = 256 * 1024
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# The write path's statements look rows up by key (codes, ids, unit and day), and each runs
+# prepared, many times per connection. Two planner settings make that hold on every table
+# size (docs/performance.md, "Single POST", findings 4-5):
+# - generic plans always: with the default, a statement whose generic plan costs more than
+#   its custom ones is planned again on every execution (the event insert: 0.5 ms of
+#   planning per event, pg_stat_statements);
+# - no sequential scans where an index serves: a generic plan assumes ten codes per array,
+#   and on a table of a few thousand dossiers chose to scan it whole for one code (0.6 ms,
+#   auto_explain). The few whole-table statements (``dossier_codes``, ``rebuild_rollups``)
+#   turn it back on for their transaction.
+WRITE_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
+_WHOLE_TABLES = "SET LOCAL enable_seqscan = on"
 # What a connection that died while idle in the pool (a server restart, a network reset)
 # raises on its first statement.
 _LOST = (
@@ -370,9 +382,11 @@ class PostgresTx:
         await self.conn.execute(_upsert_dossiers(names), *params)
 
     async def dossier_codes(self) -> list[str]:
+        await self.conn.execute(_WHOLE_TABLES)
         return [r[0] for r in await self.conn.fetch(_DOSSIER_CODES)]
 
     async def rebuild_rollups(self) -> None:
+        await self.conn.execute(_WHOLE_TABLES)
         await self.conn.execute(HOLD_WRITERS)
         for stmt in rollups.rebuild_statements(pg_insert):
             await self.conn.execute(_sql(stmt))
@@ -419,6 +433,7 @@ class PostgresStorage:
                         timeout=self.settings.db_timeout_seconds,
                         command_timeout=60,
                         max_cacheable_statement_size=MAX_CACHED_STATEMENT,
+                        server_settings=WRITE_SETTINGS,
                     )
         return self._pool
 
