@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db import Database
 from app.main import create_app
 from app.observability.logs import JsonFormatter, redact
 from app.observability.prometheus import POOL_CONNECTIONS, observe_engine
@@ -99,6 +100,55 @@ async def test_pool_gauges_show_open_and_checked_out_connections(
     assert capacity > 0
     assert opened >= 1
     assert 0 <= in_use <= opened
+
+
+def write_pool(samples: dict) -> tuple[float | None, float | None, float | None]:
+    """(open, checked_out, capacity) of the PostgreSQL write path's own pool."""
+    gauge = "onestop_db_pool_connections"
+    return (
+        samples.get((gauge, (("engine", "write"), ("state", "open")))),
+        samples.get((gauge, (("engine", "write"), ("state", "checked_out")))),
+        samples.get(("onestop_db_pool_capacity", (("engine", "write"),))),
+    )
+
+
+async def test_the_write_pool_gauges_show_its_connections_at_scrape_time(
+    client: httpx.AsyncClient, db: Database, ingest_headers: dict[str, str]
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("the write path's own pool: PostgreSQL only")
+    r = await client.post("/api/v1/events", json=event(event_id="pool-1"), headers=ingest_headers)
+    assert r.status_code == 201, r.text
+    opened, idle_in_use, capacity = write_pool(await scrape(client))
+    async with db.storage.write():  # a write transaction holds one connection
+        _, held_in_use, _ = write_pool(await scrape(client))
+    settings = db.settings
+    assert opened is not None and opened >= 1
+    assert capacity == settings.db_pool_size + settings.db_max_overflow
+    assert (idle_in_use, held_in_use) == (0, 1)
+
+
+async def test_the_write_pool_gauges_read_zero_until_a_write_opens_the_pool(
+    database_url: str,
+) -> None:
+    application = create_app(make_settings(database_url))
+    transport = httpx.ASGITransport(app=application)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as c,
+    ):
+        samples = await scrape(c)  # no key checked, nothing written: no pool opened
+    assert write_pool(samples) == (0, 0, 0)
+
+
+async def test_on_sqlite_the_write_pool_gauges_stay_zero_after_an_ingest(
+    client: httpx.AsyncClient, db: Database, ingest_headers: dict[str, str]
+) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite writes on the engine's sessions: it has no write pool")
+    r = await client.post("/api/v1/events", json=event(event_id="pool-2"), headers=ingest_headers)
+    assert r.status_code == 201, r.text
+    assert write_pool(await scrape(client)) == (0, 0, 0)
 
 
 async def test_request_id_is_generated_and_echoed(client: httpx.AsyncClient) -> None:

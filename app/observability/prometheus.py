@@ -4,6 +4,10 @@ Multi-worker servers: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory wri
 worker *before* the workers start (``onestop serve`` empties it at start-up). Each worker then
 writes its samples to files there and ``/metrics``, whichever worker answers, reads them all.
 Pool gauges are summed over live workers; a worker that exits is marked dead.
+
+The pools: the engines' (``primary``, ``read``) kept current from their own events, and on
+PostgreSQL the write path's asyncpg pool (``write``), read when ``/metrics`` is scraped
+(``observe_write_pool``; 0 on SQLite and before the first write opens it).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from prometheus_client import (
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.storage.base import PoolStats
+
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: start times say nothing useful here
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "<unmatched>"
@@ -43,14 +49,16 @@ REQUEST_DURATION = Histogram(
 )
 POOL_CONNECTIONS = Gauge(
     "onestop_db_pool_connections",
-    "Database connections of the pools, by engine (primary, read) and state: open (held by "
-    "the pool, idle or in use) and checked_out (in use by a request).",
+    "Database connections of the pools, by engine (primary, read; write: the PostgreSQL "
+    "write path's own pool) and state: open (held by the pool, idle or in use) and "
+    "checked_out (in use by a request or a write transaction).",
     ["engine", "state"],
     multiprocess_mode="livesum",
 )
 POOL_CAPACITY = Gauge(
     "onestop_db_pool_capacity",
-    "Most connections the pools may open (pool size plus overflow), by engine.",
+    "Most connections the pools may open (pool size plus overflow; for write, the pool's "
+    "max size), by engine.",
     ["engine"],
     multiprocess_mode="livesum",
 )
@@ -141,6 +149,20 @@ def forget_engine(engine: AsyncEngine, name: str) -> None:
         POOL_CAPACITY.labels(name).dec(
             size() + max(getattr(engine.sync_engine.pool, "_max_overflow", 0), 0)
         )
+
+
+WRITE_POOL = "write"
+
+
+def observe_write_pool(stats: PoolStats | None) -> None:
+    """Set the write pool's gauges (engine ``write``) from its numbers read now, at scrape
+    time; all 0 when there is no such pool (SQLite) or it is not open yet. With several
+    workers, each sets its own when it answers a scrape, and the gauges sum over live workers
+    (so another worker's part is as of the last scrape it answered)."""
+    open_, in_use, capacity = (stats.open, stats.in_use, stats.capacity) if stats else (0, 0, 0)
+    POOL_CONNECTIONS.labels(WRITE_POOL, "open").set(open_)
+    POOL_CONNECTIONS.labels(WRITE_POOL, "checked_out").set(in_use)
+    POOL_CAPACITY.labels(WRITE_POOL).set(capacity)
 
 
 def multiprocess_dir() -> str | None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.auth.keys import same
 from app.errors import Unauthorized, responses
-from app.observability.prometheus import exposition
+from app.observability.prometheus import exposition, observe_write_pool
 
 router = APIRouter(tags=["operations"])
 
@@ -16,7 +16,9 @@ router = APIRouter(tags=["operations"])
     summary="Prometheus metrics",
     description="Samples in the Prometheus text format: `onestop_events_total` by source and "
     "result, `onestop_http_request_duration_seconds` by method, route template and status, "
-    "`onestop_db_pool_connections` and `onestop_db_pool_capacity`. Open by default (fence it "
+    "`onestop_db_pool_connections` and `onestop_db_pool_capacity` by engine (`primary`, "
+    "`read`, and `write`: the PostgreSQL write path's own pool, read at scrape time; 0 on "
+    "SQLite). Open by default (fence it "
     "at the proxy); when `ONESTOP_METRICS_TOKEN` is set, it requires "
     "`Authorization: Bearer <that token>`.",
     response_class=Response,
@@ -31,5 +33,6 @@ async def metrics(request: Request) -> Response:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not same(given.strip(), token):
             raise Unauthorized("/metrics needs the metrics token")
+    observe_write_pool(request.app.state.db.storage.write_pool_stats())
     body, content_type = exposition()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

@@ -41,6 +41,15 @@ class Inserted:
     unregistered: dict[str, set[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PoolStats:
+    """A connection pool's numbers at the moment they were read (``/metrics`` reads them)."""
+
+    open: int  # connections open, idle or in use
+    in_use: int  # acquired by a write transaction
+    capacity: int  # the most it may open
+
+
 class WriteTx(Protocol):
     """One write transaction: committed when ``Storage.write``'s block ends without error."""
 
@@ -102,6 +111,11 @@ class Storage(Protocol):
 
     async def api_key(self, key_hash: str) -> Mapping[str, Any] | None:
         """The live (unrevoked) ``api_keys`` row with this hash, every column by name."""
+        ...
+
+    def write_pool_stats(self) -> PoolStats | None:
+        """The write path's own connection pool now (PostgreSQL); None when there is none
+        (SQLite writes on the engine's sessions) or it is not open yet."""
         ...
 
     async def dispose(self) -> None: ...

@@ -40,7 +40,7 @@ from app.auth.models import ApiKey
 from app.config import Settings
 from app.dossiers.fold import DossierState, FoldEvent
 from app.metrics import rollups
-from app.storage.base import REFERENCE_FIELDS, Inserted, RetryableConflict
+from app.storage.base import REFERENCE_FIELDS, Inserted, PoolStats, RetryableConflict
 from app.storage.sql import HOLD_WRITERS
 from app.tables import utcnow
 
@@ -498,6 +498,13 @@ class PostgresStorage:
             if isinstance(row[name], str):
                 row[name] = json.loads(row[name])
         return row
+
+    def write_pool_stats(self) -> PoolStats | None:
+        pool = self._pool
+        if pool is None:
+            return None
+        size = pool.get_size()
+        return PoolStats(size, size - pool.get_idle_size(), pool.get_max_size())
 
     async def dispose(self) -> None:
         if self._pool is not None:

@@ -255,5 +255,8 @@ class SqliteStorage:
             ).first()
         return None if row is None else dict(row._mapping)
 
+    def write_pool_stats(self) -> None:
+        return None  # no pool of its own: the engine's (whose gauges ``observe_engine`` keeps)
+
     async def dispose(self) -> None:
         return None  # the engine's sessions: the engine closes them
