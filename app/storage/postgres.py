@@ -89,29 +89,20 @@ def build_engine(url: str, settings: Settings) -> AsyncEngine:
 
 # --- how columns travel ---------------------------------------------------------------------
 
-# Text columns travel as one string each, values joined by a control character that no
-# stored text can hold (codes refuse control characters, hashes are hex, JSON escapes them);
-# PostgreSQL splits it with ``string_to_array`` (NULL for the null mark). Every value is
-# preceded by the separator and the first (empty) element dropped: ``string_to_array('')``
-# is an empty array, so one row whose text was '' would otherwise read back as NULL (a
-# single event stored ``waits`` NULL that way, where the fold says ''). asyncpg's array
-# encoder pays two ``collections.abc`` checks per element: for a batch's text columns that
-# was ~40 µs per event in a profile; a join is ~0.1 µs per value.
-TEXT_SEP = "\x1f"
-TEXT_NULL = "\x1e"
-_ARRAY_TYPE = {
-    "timestamptz": "timestamptz[]",
-    "date": "date[]",
-    "bool": "bool[]",
-    "int": "int[]",
-    "text": "text[]",
-    "json": "text[]",
+# A statement's rows travel as one parameter: a JSON array of arrays, each row's values in
+# its column order (orjson writes instants as RFC 3339, dates as ISO dates), read back by
+# ``jsonb_array_elements`` with one cast per column. One parameter whatever the width: the
+# array-per-column form cost ~340 µs of client CPU for one dossier (41 arrays, each element
+# checked by asyncpg's encoder; docs/performance.md, "Single POST", finding 6), and its
+# text columns needed a separator trick that lost a lone empty text.
+_CAST = {
+    "timestamptz": "timestamptz",
+    "date": "date",
+    "bool": "boolean",
+    "int": "integer",
+    "text": "text",
+    "json": "json",  # sent as its JSON text, so the stored document keeps its key order
 }
-
-
-def text_column(values: Sequence[str | None]) -> str:
-    """A text column as one parameter: values joined, NULL as its mark."""
-    return TEXT_SEP + TEXT_SEP.join([TEXT_NULL if v is None else v for v in values])
 
 
 def _payload_json(payload: Any) -> str:
@@ -127,36 +118,25 @@ def _kind(col: Column[Any]) -> str:
     return spec.kind(col)
 
 
-def _unnest_param(position: int, col: Column[Any]) -> str:
-    """The SQL of the ``unnest`` argument carrying column ``col`` as parameter ``position``."""
-    kind = spec.kind(col)
-    if kind in ("text", "json"):
-        return f"(string_to_array(${position}::text, E'\\x1f', E'\\x1e'))[2:]"
-    return f"${position}::{_ARRAY_TYPE[kind]}"
+def _rows_from(cols: Sequence[Column[Any]], position: int, extra: Sequence[str] = ()) -> str:
+    """A subquery (columns named as ``cols``, then ``extra`` bigints) over the rows sent as
+    parameter ``position`` by :func:`_rows_param`."""
+    fields = [f"(r->>{i})::{_CAST[_kind(c)]} AS {c.name}" for i, c in enumerate(cols)]
+    fields += [f"(r->>{len(cols) + i})::bigint AS {name}" for i, name in enumerate(extra)]
+    return f"(SELECT {', '.join(fields)} FROM jsonb_array_elements(${position}::jsonb) AS r)"
 
 
-def _column_params(cols: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> list[Any]:
-    """The parameters of ``_unnest_param`` for ``rows`` (values in ``cols`` order)."""
-    params: list[Any] = []
-    for col, values in zip(cols, zip(*rows, strict=True), strict=True):
-        kind = _kind(col)
-        if kind == "text":
-            params.append(text_column(values))
-        elif kind == "json":
-            params.append(text_column([_payload_json(v) for v in values]))
-        else:
-            params.append(list(values))
-    return params
-
-
-def _unnest(cols: Sequence[Column[Any]]) -> tuple[str, str]:
-    """``(select list, FROM clause)`` reading ``cols`` back from their array parameters."""
-    names = [c.name for c in cols]
-    args = ", ".join(_unnest_param(i, c) for i, c in enumerate(cols, start=1))
-    select_list = ", ".join(
-        f"t.{c.name}::json" if spec.kind(c) == "json" else f"t.{c.name}" for c in cols
-    )
-    return select_list, f"unnest({args}) AS t({', '.join(names)})"
+def _rows_param(cols: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> str:
+    """``rows`` (values in ``cols`` order, then any extras) as the parameter of
+    :func:`_rows_from`."""
+    json_at = [i for i, c in enumerate(cols) if _kind(c) == "json"]
+    if not json_at:
+        return orjson.dumps(rows).decode()
+    lists = [list(row) for row in rows]
+    for values in lists:
+        for i in json_at:
+            values[i] = _payload_json(values[i])
+    return orjson.dumps(lists).decode()
 
 
 # --- the statements -------------------------------------------------------------------------
@@ -170,19 +150,12 @@ def _unnest(cols: Sequence[Column[Any]]) -> tuple[str, str]:
 # separate statement would be, and the next statement (the states) starts after it.
 # Look-ups of units and procedures are scalar subqueries, one index probe per code: as
 # (anti-)joins, the generic plan of a prepared statement hashed the whole table for one event.
-_EVENT_SELECT, _EVENT_FROM = _unnest(spec.EVENT_COLUMNS)
-# the unit and procedure codes of the rows, as the insert's own parameters: every code's
-# registration is answered by the same statement (the intake answer's warnings)
-_UNITS, _PROCEDURES, _EVENT_IDS = (
-    _unnest_param(spec.EVENT_NAMES.index(name) + 1, spec.EVENT_TABLE.c[name])
-    for name in (*REFERENCE_FIELDS, "event_id")
-)
-_LOCK_KEYS = f"${len(spec.EVENT_COLUMNS) + 1}::bigint[]"  # each row's dossier lock key
 _INSERT_EVENTS = f"""
-WITH ins AS (
+WITH src AS MATERIALIZED {_rows_from(spec.EVENT_COLUMNS, 1, ["lock_key"])},
+ins AS (
     INSERT INTO {spec.EVENT_TABLE.name} ({", ".join(spec.EVENT_NAMES)})
-    SELECT {_EVENT_SELECT} FROM {_EVENT_FROM}
-    RETURNING event_id, unit_code, procedure_code
+    SELECT {", ".join(spec.EVENT_NAMES)} FROM src
+    RETURNING event_id, dossier_code, unit_code, procedure_code
 ), new_units AS (
     INSERT INTO units (code, registered, created_at, updated_at)
     SELECT DISTINCT ins.unit_code, false, now(), now() FROM ins
@@ -198,20 +171,17 @@ WITH ins AS (
     ON CONFLICT (code) DO NOTHING
 ), locked AS (
     -- in key order, so two writers of the same dossiers cannot deadlock on them
-    SELECT count(pg_advisory_xact_lock(s.k)) AS n FROM (
-        SELECT DISTINCT r.k FROM unnest({_EVENT_IDS}, {_LOCK_KEYS}) AS r(event_id, k)
-        JOIN ins ON ins.event_id = r.event_id
+    SELECT count(pg_advisory_xact_lock(s.lock_key)) AS n FROM (
+        SELECT DISTINCT src.lock_key FROM src JOIN ins ON ins.event_id = src.event_id
         ORDER BY 1
     ) AS s
 )
 SELECT 'event_id', event_id FROM ins
 UNION ALL
-SELECT 'unit_code', c.code
-FROM (SELECT DISTINCT code FROM unnest({_UNITS}) AS c(code)) AS c
+SELECT 'unit_code', c.code FROM (SELECT DISTINCT unit_code AS code FROM src) AS c
 WHERE (SELECT u.registered FROM units AS u WHERE u.code = c.code) IS NOT TRUE
 UNION ALL
-SELECT 'procedure_code', c.code
-FROM (SELECT DISTINCT code FROM unnest({_PROCEDURES}) AS c(code)) AS c
+SELECT 'procedure_code', c.code FROM (SELECT DISTINCT procedure_code AS code FROM src) AS c
 WHERE c.code IS NOT NULL
     AND (SELECT p.registered FROM procedures AS p WHERE p.code = c.code) IS NOT TRUE
 UNION ALL
@@ -256,19 +226,22 @@ def _sql(stmt: Any) -> str:
 
 
 @functools.lru_cache(maxsize=8)
+def _columns(names: tuple[str, ...]) -> tuple[Column[Any], ...]:
+    return tuple(spec.DOSSIER_TABLE.c[n] for n in names)
+
+
+@functools.lru_cache(maxsize=8)
 def _upsert_dossiers(names: tuple[str, ...]) -> str:
     """The dossier upsert of rows with these columns, in one statement with its rollup
     delta: ``old`` reads the rows before the upsert (every part of a statement sees the same
     snapshot), ``new`` is what the upsert wrote (RETURNING), and the rollups move by
     new − old (the conditions of ``rollups.per_dossier``, over ``changes``)."""
     cols = [spec.DOSSIER_TABLE.c[n] for n in names]
-    select_list, from_clause = _unnest(cols)
     updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "code")
     upsert = (
-        f"INSERT INTO dossiers ({', '.join(names)}) SELECT {select_list} FROM {from_clause} "
+        f"INSERT INTO dossiers ({', '.join(names)}) SELECT {', '.join(names)} FROM src "
         f"ON CONFLICT (code) DO UPDATE SET {updates}"
     )
-    code_param = _unnest_param(names.index("code") + 1, spec.DOSSIER_TABLE.c.code)
 
     all_names = spec.DOSSIER_NAMES
     changes = table("changes", *(column(n) for n in [*all_names, "sign"]))
@@ -307,7 +280,8 @@ def _upsert_dossiers(names: tuple[str, ...]) -> str:
         - {"sign"}
     )
     ctes = [
-        f"old AS (SELECT {every} FROM dossiers WHERE code = ANY({code_param}))",
+        f"src AS MATERIALIZED {_rows_from(cols, 1)}",
+        f"old AS (SELECT {every} FROM dossiers WHERE code IN (SELECT code FROM src))",
         f"new AS ({upsert} RETURNING {every})",
         f"pairs AS (SELECT {every}, -1 AS sign FROM old UNION ALL SELECT {every}, 1 FROM new)",
         # a dossier whose counted columns did not change moves no sum: left out
@@ -341,15 +315,15 @@ class PostgresTx:
     async def insert_events(self, source: str, rows: Sequence[tuple[Any, ...]]) -> Inserted:
         if not rows:
             return Inserted(set())
-        params = _column_params(spec.EVENT_COLUMNS, rows)
         at = spec.EVENT_NAMES.index("dossier_code")
-        params.append([lock_key(row[at]) for row in rows])
+        keyed = [(*row, lock_key(row[at])) for row in rows]
         found: dict[str, set[str]] = {
             "event_id": set(),
             "locked": set(),
             **{f: set() for f in REFERENCE_FIELDS},
         }
-        for kind, value in await self.conn.fetch(_INSERT_EVENTS, *params):
+        sent = _rows_param(spec.EVENT_COLUMNS, keyed)
+        for kind, value in await self.conn.fetch(_INSERT_EVENTS, sent):
             found[kind].add(value)
         ids = found.pop("event_id")
         found.pop("locked")
@@ -377,9 +351,8 @@ class PostgresTx:
             return
         rows = sorted(rows, key=lambda r: r["code"])  # same lock order in every writer
         names = tuple(n for n in spec.DOSSIER_NAMES if n in rows[0])
-        cols = [spec.DOSSIER_TABLE.c[n] for n in names]
-        params = _column_params(cols, [[row[n] for n in names] for row in rows])
-        await self.conn.execute(_upsert_dossiers(names), *params)
+        sent = _rows_param(_columns(names), [[row[n] for n in names] for row in rows])
+        await self.conn.execute(_upsert_dossiers(names), sent)
 
     async def dossier_codes(self) -> list[str]:
         await self.conn.execute(_WHOLE_TABLES)
