@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,19 @@ Authenticate with `Authorization: Bearer <key>`. Scopes: `ingest`, `read`, `admi
 """
 
 
+def settle_heap() -> None:
+    """Move what start-up built (routes, schemas, models, the OpenAPI document: ~170,000
+    objects) out of the garbage collector's reach, once per worker.
+
+    Python's oldest generation is collected when enough objects survive, and each such
+    collection walked all of them: ~100 ms, every few metric answers or ingest batches,
+    12 ms per answer on average and most of the p95 of a 500-unit answer (measured,
+    docs/performance.md, "Read side"). Frozen objects are never walked; what requests
+    allocate is collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -68,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.alerts = alerts
         if settings.alerts_enabled:
             alerts.start()
+        settle_heap()
         try:
             yield
         finally:

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import data, pg, servers
-from bench.ingest import app_env, count_rows, create_key, loadgen, write_bodies
+from bench.ingest import CpuMeter, app_env, count_rows, create_key, loadgen, write_bodies
 
 
 def _load() -> str:
@@ -36,7 +36,9 @@ async def _bare(path: str, bodies: Path, concurrency: int) -> dict[str, Any]:
     async with pg.database("bare", template=TEMPLATE) as name:
         env = {"BENCH_DSN": pg.dsn_of(name)}
         with servers.uvicorn("bench.bare_app:app", env) as srv:
-            return await loadgen(srv.port, path, "-", bodies, concurrency)
+            async with CpuMeter(srv, name) as cpu:
+                result = await loadgen(srv.port, path, "-", bodies, concurrency)
+            return {**result, "cpu_server": cpu.server, "cpu_db": cpu.db}
 
 
 async def _ours(path: str, bodies: Path, concurrency: int, warm: Path | None) -> dict[str, Any]:
@@ -45,9 +47,10 @@ async def _ours(path: str, bodies: Path, concurrency: int, warm: Path | None) ->
             token = create_key(srv.base, ["ingest"])
             if warm is not None:  # the same number of warm-up requests as the bare run gets
                 await loadgen(srv.port, path, token, warm, concurrency)
-            result = await loadgen(srv.port, path, token, bodies, concurrency)
+            async with CpuMeter(srv, name) as cpu:
+                result = await loadgen(srv.port, path, token, bodies, concurrency)
             result["dossiers"] = await count_rows(name, "dossiers")
-            return result
+            return {**result, "cpu_server": cpu.server, "cpu_db": cpu.db}
 
 
 def _row(name: str, res: dict[str, Any], unit_count: int, load: str) -> dict[str, Any]:
@@ -57,6 +60,10 @@ def _row(name: str, res: dict[str, Any], unit_count: int, load: str) -> dict[str
         "p50_ms": res["p50_ms"],
         "p99_ms": res["p99_ms"],
         "statuses": res["statuses"],
+        # CPU time of the server and of its database backends per event or request: the
+        # figure that depends least on what else the machine runs
+        "cpu_server_us": res["cpu_server"] / unit_count * 1e6,
+        "cpu_db_us": res["cpu_db"] / unit_count * 1e6,
         "load": f"{load} → {_load()}",
     }
 
@@ -130,12 +137,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = asyncio.run(run(args))
-    print("| measurement | rate | p50 ms | p99 ms | statuses | load 1m/5m before → after |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| measurement | rate | p50 ms | p99 ms | CPU µs per unit: server + db | statuses "
+        "| load 1m/5m before → after |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
+        cpu = f"{r['cpu_server_us']:,.0f} + {r['cpu_db_us']:,.0f}"
         print(
             f"| {r['name']} | {r['rate']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{r['statuses']} | {r['load']} |"
+            f"{cpu} | {r['statuses']} | {r['load']} |"
         )
 
 

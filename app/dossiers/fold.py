@@ -29,7 +29,7 @@ onto the stored row without replaying history.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -275,10 +275,16 @@ class DossierState:
 
     @classmethod
     def from_row(cls, row: Any) -> DossierState:
-        values = {name: row[name] for name in STATE_NAMES}
-        values["status"] = Status(values["status"])
-        values["waits"] = decode_waits(values["waits"])
-        return cls(**values)
+        return cls.from_values([row[name] for name in STATE_NAMES])
+
+    @classmethod
+    def from_values(cls, values: Sequence[Any]) -> DossierState:
+        """A state from its stored values in ``STATE_NAMES`` order (positional: a batch's
+        states are read this way, without a look-up by name per field)."""
+        fields = list(values)
+        fields[_STATUS_AT] = Status(fields[_STATUS_AT])
+        fields[_WAITS_AT] = decode_waits(fields[_WAITS_AT])
+        return cls(*fields)
 
 
 def encode_waits(waits: tuple[Wait, ...]) -> str:
@@ -299,6 +305,8 @@ def decode_waits(text: str | None) -> tuple[Wait, ...]:
 
 # ``dataclasses.fields`` rebuilds its tuple on every call: visible in a 1000-event profile.
 STATE_NAMES = tuple(f.name for f in dataclasses.fields(DossierState))
+_STATUS_AT = STATE_NAMES.index("status")
+_WAITS_AT = STATE_NAMES.index("waits")
 
 
 def _local_date(value: datetime | None, zone: ZoneInfo) -> date | None:

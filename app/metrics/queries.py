@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -791,16 +792,29 @@ async def _rollup_histogram(
     keys = [target.c.unit_code] if by_unit else []
     bucket = bucket_number_sql(target.c.day, period)
     grouping = [*keys, bucket] if period is not Period.none else keys
-    stmt = select(*keys, bucket, target.c.days, func.sum(target.c.n))
-    stmt = stmt.where(*_rollup_where(target, scope, first, last))
-    stmt = stmt.group_by(*grouping, target.c.days)
-    result = await session.execute(stmt)
+    cells = (
+        select(*keys, bucket.label("bucket"), target.c.days, func.sum(target.c.n).label("n"))
+        .where(*_rollup_where(target, scope, first, last))
+        .group_by(*grouping, target.c.days)
+        .having(func.sum(target.c.n) != 0)
+        .subquery()
+    )
+    # One row per (group, bucket), its histogram as "days:n,days:n…": a month by unit is
+    # ~6,000 (unit, days) cells, and reading them as rows cost more than the query
+    # (docs/performance.md, "Read side").
+    pair = cast(cells.c.days, String) + ":" + cast(cells.c.n, String)
+    outer_keys = [cells.c.unit_code] if by_unit else []
+    stmt = select(*outer_keys, cells.c.bucket, func.aggregate_strings(pair, ",")).group_by(
+        *outer_keys, cells.c.bucket
+    )
     histograms = out.processing_days_net if net else out.processing_days
-    # many rows (group, bucket, days): the plainest loop
-    cells: Iterable[Any] = result if by_unit else ((None, *row) for row in result)
-    for g, b, days, n in cells:
-        if n:
-            histograms.setdefault((g, int(b)), {})[int(days)] = int(n)
+    for row in (await session.execute(stmt)).all():
+        g = row[0] if by_unit else None
+        b, text = row[-2], row[-1]
+        histogram = histograms.setdefault((g, int(b)), {})
+        for cell in text.split(","):
+            days, n = cell.split(":")
+            histogram[int(days)] = int(n)
 
 
 async def _backlog_from_rollups(

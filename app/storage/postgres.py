@@ -335,7 +335,7 @@ class PostgresTx:
     async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:
         out: dict[str, DossierState] = {}
         for record in await self.conn.fetch(_LOAD_STATES, sorted(codes)):
-            state = DossierState.from_row(record)
+            state = DossierState.from_values(record)
             out[state.code] = state
         return out
 
