@@ -28,6 +28,8 @@ def _sources(group_by: GroupBy, last: date, **options: bool) -> dict[str, set[So
 def test_by_unit_everything_but_the_open_backlog_of_now_comes_from_the_rollups() -> None:
     sources = _sources(GroupBy.unit, date(2024, 5, 31))
     assert sources.pop(HISTOGRAM) == {Source.rollup_histogram}
+    # indicator 4.2 judged at each month's end: the dossiers resolved after it (below)
+    assert sources.pop("digitized_resolved_later") == {Source.resolved_later}
     assert sources.pop(LATENESS) == {Source.rollups}
     for name in (
         "in_progress",
@@ -42,13 +44,31 @@ def test_by_unit_everything_but_the_open_backlog_of_now_comes_from_the_rollups()
     assert all(v == {Source.rollups} for v in sources.values())
 
 
-def test_a_period_that_ended_reads_no_dossier() -> None:
+def test_a_period_that_ended_reads_no_dossier_but_those_resolved_after_it() -> None:
     sources = _sources(GroupBy.none, date(2024, 4, 30))
+    assert sources.pop("digitized_resolved_later") == {Source.resolved_later}
     assert set().union(*sources.values()) == {
         Source.rollups,
         Source.rollup_histogram,
         Source.backlog_totals,
     }
+
+
+def test_only_the_buckets_that_ended_read_the_dossiers_resolved_after_them() -> None:
+    buckets = make_buckets(date(2024, 4, 1), date(2024, 5, 31), Period.month, ZONE, NOW)
+    for use_rollups in (True, False):
+        steps = plan(
+            buckets=buckets,
+            group_by=GroupBy.none,
+            counts=("dossiers_digitized", "digitized_resolved_later", "received"),
+            use_rollups=use_rollups,
+        ).steps
+        (later,) = [s for s in steps if s.source is Source.resolved_later]
+        assert later.fields == ("digitized_resolved_later",)
+        assert [b.key for b in later.buckets] == ["2024-04"]  # May ends now: none after it
+    now_only = make_buckets(date(2024, 5, 1), date(2024, 5, 31), Period.none, ZONE, NOW)
+    steps = plan(buckets=now_only, group_by=GroupBy.none, counts=("digitized_resolved_later",))
+    assert steps.steps == ()
 
 
 def test_by_procedure_or_without_rollups_everything_comes_from_dossiers() -> None:
@@ -58,6 +78,7 @@ def test_by_procedure_or_without_rollups_everything_comes_from_dossiers() -> Non
     ):
         assert sources.pop(HISTOGRAM) == sources.pop(LATENESS) == {Source.dossier_working_days}
         assert sources.pop("in_progress") == {Source.open_dossiers}
+        assert sources.pop("digitized_resolved_later") == {Source.resolved_later}
         assert set().union(*sources.values()) == {Source.dossiers, Source.open_dossiers}
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import update
 from app.db import Database
 from app.dossiers.models import Dossier
 from app.migrate import refold_unwaited
-from tests.metrics_helpers import metrics, one_row, push
+from tests.metrics_helpers import metrics, one_row, push, put_unit
 
 MARCH = {"from_": "2024-03-01", "to": "2024-03-31"}
 
@@ -261,6 +261,8 @@ async def test_the_month_by_hand(
         assert card[f"{key}_rate"] == pytest.approx(numerator / denominator), key
         assert card[f"{key}_points"] == pytest.approx(points), key
     assert card["points"] == pytest.approx(sum(p for _, _, p in expected.values()))
+    # docs/metrics.md, "Worked example": 12.5 + 12 + 6.667 + 4 + 1.667 = 36.833 of 52
+    assert round(card["points"], 3) == 36.833
     assert card["max_points"] == 52
     assert card["points"] == pytest.approx(sum(card[f"{k}_points"] for k in expected))
     # the contract's figures beside the portal's: on time 2 / 3 (B, C), not the portal's
@@ -370,6 +372,69 @@ async def test_the_scorecard_per_unit_and_period_sums_its_indicators(
         period="month",
     )
     assert len(month_rows) == len(body["rows"])
+
+
+async def test_rankings_count_indicator_4_2_as_the_scorecard_does(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    read_headers: dict[str, str],
+) -> None:
+    """J (1/1 digitized, received 28 March, resolved 3 April without an electronic result) is
+    digitized for March, judged at the end of March; for March-April it is not. The rankings,
+    the scorecard and the digitization family say the same for each unit, and judged now J
+    would be out of March (0 / 2) and U1 would rank first."""
+    await put_unit(client, admin, "P", "province")
+    for code in ("U1", "U2"):
+        await put_unit(client, admin, code, "commune", parent="P")
+    await _put_p3(client, admin, 3)
+    events = _events()
+    for event in events:  # G (received, refused: no component) and J in U2
+        if event["dossier_code"] in ("G", "H", "J"):
+            event["unit_code"] = "U2"
+    await push(client, ingest_headers, events)
+
+    async def ranked(first: str, last: str) -> dict[str, tuple[int | None, int, int]]:
+        params = {"indicator": "dossiers_digitized_rate", "from": first, "to": last, "unit": "P"}
+        response = await client.get("/api/v1/rankings", params=params, headers=read_headers)
+        assert response.status_code == 200, response.text
+        return {
+            r["unit_code"]: (r["rank"], r["numerator"], r["denominator"])
+            for r in response.json()["rows"]
+        }
+
+    async def scored(unit: str, first: str, last: str) -> tuple[int, int]:
+        params = {"from": first, "to": last, "unit": unit}
+        response = await client.get(
+            "/api/v1/metrics/scorecard", params=params, headers=read_headers
+        )
+        assert response.status_code == 200, response.text
+        (row,) = response.json()["rows"]
+        return row["dossiers_digitized_numerator"], row["dossiers_digitized_denominator"]
+
+    march = await ranked("2024-03-01", "2024-03-31")
+    # U2: J of G, J = 1/2 first; U1: A, D of A-F, I = 2/7 (B resolved in March, no e-result)
+    assert march == {"U2": (1, 1, 2), "U1": (2, 2, 7)}
+    spring = await ranked("2024-03-01", "2024-04-30")
+    assert spring == {"U1": (1, 2, 7), "U2": (2, 0, 2)}  # J resolved by 30 April, no e-result
+    for first, last, ranking in (
+        ("2024-03-01", "2024-03-31", march),
+        ("2024-03-01", "2024-04-30", spring),
+    ):
+        for unit, (_, numerator, denominator) in ranking.items():
+            assert await scored(unit, first, last) == (numerator, denominator), (unit, last)
+            family = await one_row(
+                client, read_headers, "digitization", from_=first, to=last, unit=unit
+            )
+            assert (
+                family["dossiers_digitized_rate_numerator"],
+                family["dossiers_digitized_rate_denominator"],
+            ) == (numerator, denominator), (unit, last)
+    u2_march = await one_row(
+        client, read_headers, "digitization", from_="2024-03-01", to="2024-03-31", unit="U2"
+    )
+    # judged now J is resolved without an electronic result; at the end of March it was open
+    assert (u2_march["dossiers_digitized"], u2_march["digitized_resolved_later"]) == (0, 1)
 
 
 async def test_form_ii06a_columns_9_and_12_as_the_form_counts_them(

@@ -8,7 +8,10 @@ Three bases decide which dossiers a count looks at (CONTRACT.md, "Which dossiers
   ``resolved`` event, else the first ``returned``), whatever happened to them later, unless
   they were withdrawn, stopped or refused before they were resolved;
 - ``backlog``: dossiers received before the end of the period (or now, if sooner) and still
-  open then: not resolved, and not withdrawn, stopped or refused, before it.
+  open then: not resolved, and not withdrawn, stopped or refused, before it;
+- ``resolved_later``: dossiers received in a period that has ended (intake) and resolved only
+  after its end; a period that ends now has none. What an intake figure judged at the end of
+  the period rather than now (indicator 4.2) needs beside the day rollups, which judge now.
 
 A count is a condition on a dossier of its basis; a rate divides sums of counts; a rate over
 zero is ``None``. A condition is built over the columns of a ``source`` it is given (the
@@ -39,6 +42,7 @@ class Basis(StrEnum):
     intake = "intake"
     resolution = "resolution"
     backlog = "backlog"
+    resolved_later = "resolved_later"
 
 
 class Condition(Protocol):
@@ -164,6 +168,13 @@ def resolution_basis(source: Any = None) -> list[ColumnElement[bool]]:
     closed (withdrawn, stopped, refused) before they were resolved."""
     c = columns(source)
     return [c.resolved_date.is_not(None), or_(c.closed_at.is_(None), c.closed_at >= c.resolved_at)]
+
+
+def resolved_later_basis(source: Any = None) -> list[ColumnElement[bool]]:
+    """Dossiers that count in the ``resolved_later`` basis of a period that has ended: received
+    in it (the intake basis) and resolved after its last day (``resolved_date`` after it, so
+    ``resolved_at`` at or after its end); the caller adds those dates."""
+    return [*intake_basis(source), columns(source).resolved_date.is_not(None)]
 
 
 def backlog_basis(source: Any = None) -> list[ColumnElement[bool]]:
@@ -344,13 +355,22 @@ def progress_in_progress_overdue(end: Any, source: Any = None) -> ColumnElement[
 
 def dossiers_digitized(end: Any, source: Any = None) -> ColumnElement[bool]:
     """Dossiers received in the period with at least one digitized component and, if resolved
-    (by now), an electronic result. The scorecard's indicator 4.2 judges the result at the
-    end of the period instead (``scorecard.py`` adds those resolved after it)."""
+    (by now), an electronic result. Indicator 4.2 judges the result at the end of the period
+    instead: its numerator (dossiers_digitized_rate's) adds digitized_resolved_later."""
     c = columns(source)
     return and_(
         c.components_digitized >= 1,
         or_(c.resolved_at.is_(None), c.result_digitized.is_(True)),
     )
+
+
+def digitized_resolved_later(end: Any, source: Any = None) -> ColumnElement[bool]:
+    """Dossiers received in the period with at least one digitized component that were
+    resolved without an electronic result only after the end of the period (a period that ends
+    now has none): not resolved by its end, so digitized for indicator 4.2, while
+    dossiers_digitized, judged now, leaves them out."""
+    c = columns(source)
+    return and_(c.components_digitized >= 1, c.result_digitized.is_not(True))
 
 
 COUNTS: dict[str, Count] = {
@@ -366,6 +386,7 @@ COUNTS: dict[str, Count] = {
         Count("with_digitized_component", Basis.intake, with_digitized_component),
         Count("fully_digitized", Basis.intake, fully_digitized),
         Count("dossiers_digitized", Basis.intake, dossiers_digitized),
+        Count("digitized_resolved_later", Basis.resolved_later, digitized_resolved_later),
         Count("resolved", Basis.resolution, resolved),
         Count("result_digitized", Basis.resolution, result_digitized),
         Count("result_signed", Basis.resolution, result_signed),
@@ -465,10 +486,11 @@ RATES: dict[str, Rate] = {
         ),
         Rate(
             "dossiers_digitized_rate",
-            ("dossiers_digitized",),
+            ("dossiers_digitized", "digitized_resolved_later"),
             ("received",),
             "the share of dossiers received in the period with at least one digitized "
-            "component and, if resolved, an electronic result (Decision 766, indicator 4.2).",
+            "component and, if resolved by the end of the period, an electronic result "
+            "(Decision 766, indicator 4.2, as the scorecard and the rankings count it).",
         ),
     )
 }
@@ -602,6 +624,7 @@ FAMILY_FIELDS: dict[Family, tuple[str, ...]] = {
         "fully_digitized",
         "fully_digitized_rate",
         "dossiers_digitized",
+        "digitized_resolved_later",
         "dossiers_digitized_rate",
         "resolved",
         "result_digitized",

@@ -43,6 +43,7 @@ from app.metrics.formulas import (
     backlog_basis,
     intake_basis,
     resolution_basis,
+    resolved_later_basis,
 )
 from app.metrics.rollups import (
     BACKLOG_ROLLUPS,
@@ -259,6 +260,11 @@ class Source(StrEnum):
     open_dossiers = "open_dossiers"
     """The dossiers open at a bucket end, counted from ``dossiers`` (two index-only ranges,
     ``backlog_branches``): for a bucket that ends now, or without rollups."""
+    resolved_later = "resolved_later"
+    """The dossiers received in a bucket that has ended and resolved after its last day, from
+    ``dossiers`` (``Basis.resolved_later``: what an intake figure judged at the end of the
+    bucket, indicator 4.2, needs beside the rollups, which judge now); with or without rollups,
+    and none for a bucket that ends now."""
 
 
 HISTOGRAM = "processing_days"  # the histogram of working days from receipt to resolution
@@ -314,7 +320,11 @@ def plan(
     by_basis: dict[Basis, tuple[str, ...]] = {b: () for b in Basis}
     for name in sorted(counts, key=list(COUNTS).index):
         by_basis[COUNTS[name].basis] += (name,)
-    intake, resolution, backlog = (by_basis[b] for b in Basis)
+    intake, resolution, backlog = (
+        by_basis[b] for b in (Basis.intake, Basis.resolution, Basis.backlog)
+    )
+    later = by_basis[Basis.resolved_later]
+    ended = tuple(b for b in buckets if b.closed)
     extra = (LATENESS,) if lateness_days else ()
     histograms = (
         *((HISTOGRAM,) if processing_days else ()),
@@ -335,6 +345,8 @@ def plan(
                 steps.append(Step(Source.backlog_totals, Basis.backlog, backlog, closed))
             if rest:
                 steps.append(Step(Source.open_dossiers, Basis.backlog, backlog, rest))
+        if later and ended:
+            steps.append(Step(Source.resolved_later, Basis.resolved_later, later, ended))
         return Plan(tuple(steps))
     if intake:
         steps.append(Step(Source.dossiers, Basis.intake, intake))
@@ -346,6 +358,8 @@ def plan(
         steps.append(Step(Source.open_dossiers, Basis.backlog, backlog, tuple(buckets)))
     if histograms:
         steps.append(Step(Source.dossier_working_days, Basis.resolution, histograms))
+    if later and ended:
+        steps.append(Step(Source.resolved_later, Basis.resolved_later, later, ended))
     return Plan(tuple(steps))
 
 
@@ -410,6 +424,8 @@ async def run_plan(
             await _backlog_from_rollups(session, out, scope, step.buckets, group_by, counts)
         elif step.source is Source.dossiers:
             await _dossier_counts(session, out, scope, first, last, period, group, step)
+        elif step.source is Source.resolved_later:
+            await _resolved_later_counts(session, out, scope, period, group, step)
         elif step.source is Source.dossier_working_days:
             if LATENESS in step.fields:
                 await _lateness(session, out, scope, first, last, period, group)
@@ -453,6 +469,41 @@ async def _dossier_counts(
     for row in await session.execute(stmt):
         values = tuple(row)
         if values[len(keys)] is None:  # an aggregate over no rows at all
+            continue
+        gkey: GroupKey = (values[0], int(values[1])) if keys else (None, int(values[0]))
+        for name, value in zip(step.fields, values[len(keys) + 1 :], strict=True):
+            out.add(gkey, name, value)
+
+
+async def _resolved_later_counts(
+    session: AsyncSession,
+    out: Aggregate,
+    scope: Scope,
+    period: Period,
+    group: Any,
+    step: Step,
+) -> None:
+    """The ``resolved_later`` counts of ``step`` per group and bucket, for the buckets of the
+    step (they have ended): dossiers received in a bucket and resolved after its last day.
+    Both dates are indexed; for a recent bucket few dossiers were resolved after it."""
+    keys: list[Any] = [group] if group is not None else []
+    within = or_(
+        *(
+            and_(D.received_date >= b.first, D.received_date <= b.last, D.resolved_date > b.last)
+            for b in step.buckets
+        )
+    )
+    bucket = bucket_number_sql(D.received_date, period)
+    columns = [_sum(COUNTS[n].condition(None)) for n in step.fields]
+    stmt = select(*keys, bucket.label("bucket"), *columns).where(
+        *resolved_later_basis(), within, *scope.where()
+    )
+    grouping = [*keys, bucket] if period is not Period.none else keys
+    if grouping:
+        stmt = stmt.group_by(*grouping)
+    for row in await session.execute(stmt):
+        values = tuple(row)
+        if values[len(keys) + 1] is None:  # an aggregate over no rows at all
             continue
         gkey: GroupKey = (values[0], int(values[1])) if keys else (None, int(values[0]))
         for name, value in zip(step.fields, values[len(keys) + 1 :], strict=True):

@@ -323,29 +323,7 @@ async def get_scorecard(
         zone=settings.zone,
         now=now,
     )
-    scope = await service.scope_of(
-        session,
-        unit=unit,
-        level=level,
-        access=access,
-        first=from_,
-        last=to,
-        lineage=lineage,
-        rows="unit" if group_by is GroupBy.unit else None,
-    )
-    buckets = service.make_buckets(query, settings.zone, now)
-    extra = await scorecard.digitized_after_the_end(
-        session, scope=scope, buckets=buckets, period=period, group_by=group_by
-    )
-    group_key = {
-        GroupBy.unit: "unit_code",
-        GroupBy.procedure: "procedure_code",
-        GroupBy.sector: "sector_code",
-    }.get(group_by)
-    scored = []
-    for i, row in enumerate(rows):
-        key = (row[group_key] if group_key else None, buckets[i % len(buckets)].number)
-        scored.append(scorecard.score(row, extra.get(key, 0)))
+    scored = [scorecard.score(row) for row in rows]
     return Scorecard.model_validate(
         {"from": from_, "to": to, "rows": scored, "unsupported": scorecard.UNSUPPORTED}
     )

@@ -14,25 +14,11 @@ time. Both are in each row, named apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db import UTCDateTime
-from app.dossiers.models import Dossier as D
 from app.metrics import formulas as f
-from app.metrics.queries import (
-    GROUP_COLUMNS,
-    Bucket,
-    GroupBy,
-    GroupKey,
-    Period,
-    Scope,
-    bucket_number_sql,
-)
 
 
 @dataclass(frozen=True)
@@ -147,56 +133,7 @@ SCORECARD_FIELDS: tuple[str, ...] = (
 )
 
 
-async def digitized_after_the_end(
-    session: AsyncSession,
-    *,
-    scope: Scope,
-    buckets: Sequence[Bucket],
-    period: Period,
-    group_by: GroupBy,
-) -> dict[GroupKey, int]:
-    """Per (group, bucket): dossiers received in the bucket with a digitized component that
-    were resolved without an electronic result only after the bucket's end. Indicator 4.2
-    judges the result at the end of the period, so these count in its numerator, while the
-    rolled-up ``dossiers_digitized`` (judged by now) leaves them out."""
-    open_ended = [b for b in buckets if b.closed]  # an unfinished bucket ends now: none after
-    if not open_ended:
-        return {}
-    end_of = case(
-        *((D.received_date <= b.last, literal(b.end, UTCDateTime())) for b in open_ended),
-    )
-    group = GROUP_COLUMNS.get(group_by)
-    keys = [group] if group is not None else []
-    bucket = bucket_number_sql(D.received_date, period)
-    stmt = select(*keys, bucket, func.count()).where(
-        or_(*(D.received_date.between(b.first, b.last) for b in open_ended)),
-        D.components_digitized >= 1,
-        D.result_digitized.is_not(True),
-        D.resolved_at >= end_of,
-        *scope.where(),
-    )
-    grouping = [*keys, bucket] if period is not Period.none else keys
-    if grouping:
-        stmt = stmt.group_by(*grouping)
-    out: dict[GroupKey, int] = {}
-    for row in await session.execute(stmt):
-        values = tuple(row)
-        g = values[0] if keys else None
-        b, n = values[-2:]
-        if n:
-            out[(g, int(b))] = int(n)
-    if group_by is GroupBy.unit and scope.rows is not None:
-        # per listed unit, the codes counted under it (with lineage: its predecessors too)
-        mapped: dict[GroupKey, int] = {}
-        for listed, codes in scope.rows.items():
-            for (code, b), n in out.items():
-                if code in codes:
-                    mapped[(listed, b)] = mapped.get((listed, b), 0) + n
-        return mapped
-    return out
-
-
-def score(row: Mapping[str, Any], extra_digitized: int = 0) -> dict[str, Any]:
+def score(row: Mapping[str, Any]) -> dict[str, Any]:
     """A scorecard row from a metrics row holding the scorecard's rates (and counts):
     ``<key>_rate``, ``_numerator``, ``_denominator``, ``_points``, ``_max_points`` per
     indicator, the row's ``points`` and ``max_points``, the indicators as a list too, and the
@@ -211,11 +148,11 @@ def score(row: Mapping[str, Any], extra_digitized: int = 0) -> dict[str, Any]:
     indicators = []
     total = maximum = 0.0
     for indicator in SCORECARD:
+        # the rate as formulas.RATES computes it for every answer (4.2 judges the result at
+        # the end of the period there, so the scorecard, the family and the rankings agree)
+        rate = row[indicator.rate]
         numerator = row[f"{indicator.rate}_numerator"]
         denominator = row[f"{indicator.rate}_denominator"]
-        if indicator.key == "dossiers_digitized":
-            numerator += extra_digitized
-        rate = numerator / denominator if denominator else None
         points = indicator.points(rate)
         max_points = indicator.max_points
         if points is not None:
