@@ -2,7 +2,8 @@
 national index"; DOMAIN.md, "Decision 766 as the portal computes it").
 
 One month of dossiers (March 2024; no public holiday in it), every figure below worked out
-from the rules by hand. Receipt is Monday 4 March for all but J. Working days d with
+from the rules by hand (the events: ``tests/worked_example.py``; the same month is the worked
+example of docs/metrics.md). Receipt is Monday 4 March for all but J. Working days d with
 after < d <= through; March 2024: 4-8, 11-15, 18-22, 25-29 are working days.
 
 - A: no due_at, procedure P3 (3 working days); supplement requested Tue 5 09:00, the same
@@ -42,124 +43,13 @@ from app.db import Database
 from app.dossiers.models import Dossier
 from app.migrate import refold_unwaited
 from tests.metrics_helpers import metrics, one_row, push, put_unit
+from tests.worked_example import month_events, put_p3
 
 MARCH = {"from_": "2024-03-01", "to": "2024-03-31"}
 
 
-def _t(day: int, hour: int, month: int = 3) -> str:
-    return f"2024-{month:02d}-{day:02d}T{hour:02d}:00:00+07:00"
-
-
-def _events() -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-
-    def ev(code: str, status: str, at: str, **fields: Any) -> None:
-        events.append(
-            {
-                "event_id": f"{code}-{len(events)}",
-                "dossier_code": code,
-                "status": status,
-                "occurred_at": at,
-                "unit_code": "U1",
-                **fields,
-            }
-        )
-
-    ev(
-        "A",
-        "received",
-        _t(4, 8),
-        channel="online",
-        procedure_code="P3",
-        fee_required=True,
-        paid_online=True,
-        components_total=2,
-        components_digitized=2,
-    )
-    ev("A", "supplement_requested", _t(5, 9))
-    ev("A", "supplement_requested", _t(6, 9))  # the same request, repeated
-    ev("A", "processing", _t(8, 10))
-    ev("A", "resolved", _t(14, 9), result_digitized=True)
-    ev(
-        "B",
-        "received",
-        _t(4, 8),
-        channel="online",
-        due_at=_t(8, 17),
-        fee_required=True,
-        paid_online=False,
-        components_total=2,
-        components_digitized=1,
-    )
-    ev("B", "supplement_requested", _t(6, 9), due_at=_t(15, 17))
-    ev("B", "processing", _t(7, 9))
-    ev("B", "resolved", _t(13, 10), result_digitized=False)
-    ev(
-        "C",
-        "received",
-        _t(4, 8),
-        channel="direct",
-        due_at=_t(20, 17),
-        fee_required=True,
-        paid_online=True,
-    )
-    ev("C", "supplement_requested", _t(5, 9))
-    ev("C", "processing", _t(6, 9))
-    ev("C", "supplement_requested", _t(7, 9))
-    ev("C", "processing", _t(8, 9))
-    ev("C", "resolved", _t(11, 9), result_digitized=True)
-    ev(
-        "D",
-        "received",
-        _t(4, 8),
-        channel="postal",
-        due_at=_t(11, 17),
-        components_total=1,
-        components_digitized=1,
-    )
-    ev("D", "supplement_requested", _t(8, 9))
-    ev("E", "received", _t(4, 8), channel="online", due_at=_t(6, 17))
-    ev("E", "payment_requested", _t(7, 9))
-    ev(
-        "F",
-        "received",
-        _t(4, 8),
-        channel="direct",
-        due_at=_t(30, 17, month=4),
-        components_total=1,
-        components_digitized=0,
-    )
-    ev("G", "received", _t(4, 8), channel="online")
-    ev("G", "refused", _t(20, 9))
-    ev("H", "refused", _t(5, 9), channel="online")
-    ev("I", "received", _t(4, 8))
-    ev(
-        "J",
-        "received",
-        _t(28, 8),
-        channel="online",
-        due_at=_t(10, 17, month=4),
-        components_total=1,
-        components_digitized=1,
-    )
-    ev("J", "resolved", _t(3, 9, month=4), result_digitized=False)
-    return events
-
-
-async def _put_p3(client: httpx.AsyncClient, admin: dict[str, str], days: int | None) -> None:
-    body = {
-        "name": "Thủ tục 3 ngày",
-        "level": "commune",
-        "online_service": "full",
-        "duration_working_days": days,
-    }
-    response = await client.put("/api/v1/procedures/P3", json=body, headers=admin)
-    assert response.status_code in (200, 201), response.text
-    assert response.json()["duration_working_days"] == days
-
-
 async def _push(client: httpx.AsyncClient, headers: dict[str, str], order: str) -> None:
-    events = _events()
+    events = month_events()
     if order == "shuffled":
         random.Random(7).shuffle(events)
         for start in range(0, len(events), 3):  # small batches: older events arrive later
@@ -182,7 +72,7 @@ async def test_the_month_by_hand(
     ingest_headers: dict[str, str],
     read_headers: dict[str, str],
 ) -> None:
-    await _put_p3(client, admin, 3)
+    await put_p3(client, admin, 3)
     await _push(client, ingest_headers, order)
 
     a = await _state(client, read_headers, "A")
@@ -275,17 +165,17 @@ async def test_a_duration_set_later_gives_due_dates_and_moves_the_figures(
     ingest_headers: dict[str, str],
     read_headers: dict[str, str],
 ) -> None:
-    await _put_p3(client, admin, None)
+    await put_p3(client, admin, None)
     await _push(client, ingest_headers, "in_order")
     a = await _state(client, read_headers, "A")
     assert (a["due_at"], a["due_derived"]) == (None, False)
     delay = await one_row(client, read_headers, "delay", **MARCH)
     assert (delay["resolved_late"], delay["resolved_on_time"]) == (0, 1)  # A: no due date
-    await _put_p3(client, admin, 3)
+    await put_p3(client, admin, 3)
     assert (await _state(client, read_headers, "A"))["due_at"] == "2024-03-12T10:00:00Z"
     delay = await one_row(client, read_headers, "delay", **MARCH)
     assert (delay["resolved_late"], delay["resolved_on_time"]) == (1, 0)
-    await _put_p3(client, admin, 8)  # 8 + 3 working days: Tue 19 March, after the resolution
+    await put_p3(client, admin, 8)  # 8 + 3 working days: Tue 19 March, after the resolution
     assert (await _state(client, read_headers, "A"))["due_at"] == "2024-03-19T10:00:00Z"
     delay = await one_row(client, read_headers, "delay", **MARCH)
     assert (delay["resolved_late"], delay["resolved_on_time"]) == (0, 0)  # A now early
@@ -298,7 +188,7 @@ async def test_a_calendar_change_moves_derived_due_dates_and_net_days(
     ingest_headers: dict[str, str],
     read_headers: dict[str, str],
 ) -> None:
-    await _put_p3(client, admin, 3)
+    await put_p3(client, admin, 3)
     await _push(client, ingest_headers, "in_order")
     try:
         # Thu 7 March a day off: A waited 2 working days (6 and 8)
@@ -325,8 +215,8 @@ async def test_the_scorecard_per_unit_and_period_sums_its_indicators(
     ingest_headers: dict[str, str],
     read_headers: dict[str, str],
 ) -> None:
-    await _put_p3(client, admin, 3)
-    events = _events()
+    await put_p3(client, admin, 3)
+    events = month_events()
     for event in events:  # two units: J and the refused ones elsewhere
         if event["dossier_code"] in ("G", "H", "J"):
             event["unit_code"] = "U2"
@@ -387,8 +277,8 @@ async def test_rankings_count_indicator_4_2_as_the_scorecard_does(
     await put_unit(client, admin, "P", "province")
     for code in ("U1", "U2"):
         await put_unit(client, admin, code, "commune", parent="P")
-    await _put_p3(client, admin, 3)
-    events = _events()
+    await put_p3(client, admin, 3)
+    events = month_events()
     for event in events:  # G (received, refused: no component) and J in U2
         if event["dossier_code"] in ("G", "H", "J"):
             event["unit_code"] = "U2"
@@ -443,7 +333,7 @@ async def test_form_ii06a_columns_9_and_12_as_the_form_counts_them(
     ingest_headers: dict[str, str],
     read_headers: dict[str, str],
 ) -> None:
-    await _put_p3(client, admin, 3)
+    await put_p3(client, admin, 3)
     await _push(client, ingest_headers, "shuffled")
     response = await client.get(
         "/api/v1/reports/processing",
@@ -490,7 +380,7 @@ async def test_upgrade_refolds_dossiers_folded_before_waits_were_recorded(
 ) -> None:
     """Migration 0014 leaves ``waits`` NULL on existing rows (and no derived due dates):
     ``onestop migrate`` refolds them, and the figures are the hand-computed ones again."""
-    await _put_p3(client, admin, 3)
+    await put_p3(client, admin, 3)
     await _push(client, ingest_headers, "in_order")
     before = await one_row(client, read_headers, "delay", **MARCH)
     async with db.sessionmaker() as session, session.begin():

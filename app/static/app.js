@@ -108,8 +108,21 @@
       "totals.days": "{days} ngày làm việc",
       "totals.payment": "Thanh toán trực tuyến",
       "totals.signed": "Kết quả ký số",
-      "totals.score": "Điểm Quyết định 766 (cách Cổng DVC quốc gia tính)",
-      "totals.progress": "Tiến độ giải quyết (766, chỉ số 2.1)",
+      "score.title": "Điểm Quyết định 766",
+      "score.hint": "cách Cổng DVC quốc gia tính, trên {max} điểm của các chỉ số tính được từ dữ liệu hồ sơ (Quyết định 766 chấm trên 100)",
+      "score.none": "chưa có chỉ số nào tính được trong kỳ",
+      "score.failed": "không tải được điểm",
+      "score.indicator": "Chỉ số",
+      "score.rate": "Tỷ lệ",
+      "score.points": "Điểm",
+      "score.caption": "Điểm từng chỉ số Quyết định 766",
+      "score.threshold": "đạt tối đa {max} điểm khi tỷ lệ từ {threshold} trở lên, dưới đó tỷ lệ × {max} / {threshold}",
+      "score.linear": "điểm = tỷ lệ × {max}",
+      "score.key.progress": "2.1 Tiến độ giải quyết",
+      "score.key.online_submission": "3.3 Nộp hồ sơ trực tuyến",
+      "score.key.online_payment": "3.6 Thanh toán trực tuyến",
+      "score.key.electronic_result": "4.1 Cấp kết quả điện tử",
+      "score.key.dossiers_digitized": "4.2 Số hóa hồ sơ",
       "scope.all": "Tất cả đơn vị",
       "notice.needToken": "Nhập khóa API có quyền đọc ở thanh trên cùng rồi bấm “Lưu khóa” để xem số liệu.",
       "notice.loading": "Đang tải số liệu…",
@@ -262,8 +275,21 @@
       "totals.days": "{days} working days",
       "totals.payment": "Paid online",
       "totals.signed": "Digitally signed results",
-      "totals.score": "Decision 766 score (as the national portal computes it)",
-      "totals.progress": "Processing progress (766, indicator 2.1)",
+      "score.title": "Decision 766 score",
+      "score.hint": "as the national portal computes it, of the {max} points of the indicators the dossier data supports (Decision 766 scores out of 100)",
+      "score.none": "no indicator can be scored in this period",
+      "score.failed": "the score could not be loaded",
+      "score.indicator": "Indicator",
+      "score.rate": "Rate",
+      "score.points": "Points",
+      "score.caption": "Points per Decision 766 indicator",
+      "score.threshold": "full {max} points at a rate of {threshold} or more, below it rate × {max} / {threshold}",
+      "score.linear": "points = rate × {max}",
+      "score.key.progress": "2.1 Processing progress",
+      "score.key.online_submission": "3.3 Online submission",
+      "score.key.online_payment": "3.6 Online payment",
+      "score.key.electronic_result": "4.1 Electronic results",
+      "score.key.dossiers_digitized": "4.2 Dossiers digitized",
       "scope.all": "All units",
       "notice.needToken": "Enter an API key with the read scope in the top bar and press “Save key” to see the figures.",
       "notice.loading": "Loading figures…",
@@ -410,6 +436,11 @@
     v === null || v === undefined
       ? "—"
       : new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(v);
+  // Decision 766 points, as the API sends them (not rounded there): two decimals at most.
+  const fmtPoints = (v) =>
+    typeof v === "number" && Number.isFinite(v)
+      ? new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(v)
+      : "—";
   const parseDay = (iso) => {
     const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
     return new Date(Date.UTC(y, m - 1, d));
@@ -895,7 +926,83 @@
           lower ? el("p", { class: "tile-note", text: `↓ ${t("tile.lowerBetter")}` }) : null,
         );
       }),
+      renderScoreTile(state.data ? state.data.scorecard : null),
     );
+  }
+
+  /* The Decision 766 score beside the rates, for the same unit, level and period: the row of
+   * GET /metrics/scorecard as it is sent (points, max_points and each indicator's figures; the
+   * formulas are the service's). Its 2.1 is the portal's on time, not the on_time_rate tile. */
+  function renderScoreTile(card) {
+    const failed = card instanceof Error;
+    const row = card && !failed ? card : {};
+    const indicators = Array.isArray(row.indicators) ? row.indicators : [];
+    const scored = indicators.some((i) => typeof i.points === "number");
+    const tile = el(
+      "article",
+      {
+        class: "tile tile-score",
+        "data-indicator": "score",
+        "aria-labelledby": "tile-title-score",
+        style: "--accent:#b35c00",
+      },
+      el("h3", { id: "tile-title-score", class: "tile-title", text: t("score.title") }),
+      el(
+        "p",
+        { class: "tile-value", "data-role": "value" },
+        el("span", { "data-role": "total", "data-points": scored ? String(row.points) : null }, scored ? fmtPoints(row.points) : "—"),
+        el("span", { class: "tile-score-max" }, " / ", el("span", { "data-role": "maximum" }, scored ? fmtPoints(row.max_points) : "—")),
+      ),
+      el("p", {
+        class: "tile-hint",
+        text: failed ? t("score.failed") : scored ? t("score.hint", { max: fmtPoints(row.max_points) }) : t("score.none"),
+      }),
+    );
+    if (indicators.length) {
+      const body = el("tbody");
+      for (const i of indicators) {
+        const label = t(`score.key.${i.key}`);
+        const vars = { max: fmtPoints(i.max_points), threshold: fmtPct(i.threshold) };
+        const rule = typeof i.threshold === "number" ? t("score.threshold", vars) : t("score.linear", vars);
+        body.append(
+          el(
+            "tr",
+            { "data-key": i.key, title: rule },
+            el("th", { scope: "row", text: label === `score.key.${i.key}` ? `${i.number} ${i.name}` : label }),
+            el(
+              "td",
+              { class: "num", "data-role": "rate" },
+              `${fmtPct(i.rate)} (${fmtInt(n(i.numerator))}/${fmtInt(n(i.denominator))})`,
+            ),
+            el(
+              "td",
+              { class: "num", "data-role": "points" },
+              `${fmtPoints(i.points)} / ${fmtPoints(i.max_points)}`,
+            ),
+          ),
+        );
+      }
+      tile.append(
+        el(
+          "table",
+          { class: "score-table" },
+          el("caption", { class: "visually-hidden", text: t("score.caption") }),
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              el("th", { scope: "col", text: t("score.indicator") }),
+              el("th", { scope: "col", class: "num", text: t("score.rate") }),
+              el("th", { scope: "col", class: "num", text: t("score.points") }),
+            ),
+          ),
+          body,
+        ),
+      );
+    }
+    return tile;
   }
 
   function renderTotals(row) {
@@ -912,15 +1019,6 @@
       ["totals.payment", `${fmtPct(payment.value)} (${fmtInt(payment.num)}/${fmtInt(payment.den)})`],
       ["totals.signed", `${fmtPct(signed.value)} (${fmtInt(signed.num)}/${fmtInt(signed.den)})`],
     ];
-    // The Decision 766 score beside the rates: the portal's own on-time (2.1) is not on_time_rate.
-    const card = state.data && state.data.scorecard;
-    if (card && !(card instanceof Error)) {
-      const progress = { value: card.progress_rate, num: n(card.progress_numerator), den: n(card.progress_denominator) };
-      items.push(
-        ["totals.score", `${fmtDays(card.points)} / ${fmtDays(card.max_points)}`],
-        ["totals.progress", `${fmtPct(progress.value)} (${fmtInt(progress.num)}/${fmtInt(progress.den)})`],
-      );
-    }
     $("#totals").replaceChildren(
       ...items.map(([key, value]) =>
         el("div", { class: "total", "data-total": key.split(".")[1] }, el("dt", { text: t(key) }), el("dd", { text: value })),
@@ -1560,7 +1658,7 @@
     const lineage = state.lineage ? "true" : undefined;
     const counted = { ...period, level: state.level, lineage };
     const level = childLevel();
-    // Ranking and overdue list failing alone must not blank the tiles: keep their error.
+    // Ranking, overdue list or score failing alone must not blank the tiles: keep their error.
     const settle = (promise) => promise.catch((err) => err);
     try {
       const [summary, monthly, ranking, overdue, scorecard] = await Promise.all([
@@ -1576,7 +1674,7 @@
         settle(api("/metrics/scorecard", counted, controller.signal)),
       ]);
       if (controller.signal.aborted) return;
-      for (const part of [ranking, overdue]) if (part && part.name === "AbortError") return;
+      for (const part of [ranking, overdue, scorecard]) if (part && part.name === "AbortError") return;
       state.data = {
         summary: (summary.rows && summary.rows[0]) || {},
         monthly: monthly.rows || [],
@@ -1586,7 +1684,7 @@
       };
       state.loadedKey = key;
       renderAll();
-      const failed = [ranking, overdue].filter((p) => p instanceof Error);
+      const failed = [ranking, overdue, scorecard].filter((p) => p instanceof Error);
       if (failed.length) notice("warn", t("notice.partial", { detail: failed.map(describe).join(" ") }));
       else if (isEmptyPeriod(state.data.summary)) await explainEmptyPeriod(controller);
       else notice(null);

@@ -20,6 +20,7 @@ import shutil
 import socket
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,17 @@ def _free_port() -> int:
 
 
 @dataclass(frozen=True)
-class LiveService:
+class Served:
+    """A running service and a read key of it."""
+
     base_url: str
     read_key: str
+
+
+@dataclass(frozen=True)
+class LiveService(Served):
+    """The shared service, holding the demo province."""
+
     demo: DemoData
 
 
@@ -95,38 +104,38 @@ async def _wait_ready(client: httpx.AsyncClient, process: asyncio.subprocess.Pro
     raise RuntimeError("the service did not become ready")
 
 
+async def api_key(client: httpx.AsyncClient, scope: str, name: str) -> str:
+    """A new API key of ``scope``, made by the admin through the public API."""
+    body = {"name": name, "scopes": [scope]}
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    response = await client.post("/api/v1/admin/api-keys", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    secret: str = response.json()["key"]
+    return secret
+
+
 async def _load(client: httpx.AsyncClient, demo: DemoData) -> str:
     """The demo province in through the public API, as a pushing system would; a read key."""
     admin = {"Authorization": f"Bearer {ADMIN}"}
-
-    async def key(scope: str, name: str) -> str:
-        body = {"name": name, "scopes": [scope]}
-        response = await client.post("/api/v1/admin/api-keys", json=body, headers=admin)
-        assert response.status_code == 201, response.text
-        secret: str = response.json()["key"]
-        return secret
-
     for unit in demo.units:
         body = {k: unit[k] for k in ("name", "level", "parent_code")}
         response = await client.put(f"/api/v1/units/{unit['code']}", json=body, headers=admin)
         assert response.status_code in (200, 201), response.text
-    ingest = {"Authorization": f"Bearer {await key('ingest', 'demo-loader')}"}
+    ingest = {"Authorization": f"Bearer {await api_key(client, 'ingest', 'demo-loader')}"}
     for start in range(0, len(demo.events), 5000):
         batch = {"events": demo.events[start : start + 5000]}
         response = await client.post("/api/v1/events/batch", json=batch, headers=ingest)
         assert response.status_code == 200, response.text
         assert response.json()["rejected"] == 0, response.text
-    return await key("read", "dashboard")
+    return await api_key(client, "read", "dashboard")
 
 
-@pytest.fixture(scope="package", params=BROWSER_BACKENDS)
-async def live_service(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[LiveService]:
-    """The service in its own process on a free port, over a fresh database holding the demo."""
-    workdir = tmp_path_factory.mktemp("live")
+@asynccontextmanager
+async def serve(backend: str, workdir: Path) -> AsyncIterator[str]:
+    """The service in its own process on a free port, over a fresh migrated database of
+    ``backend`` (files in ``workdir``): its base URL, once it answers /readyz."""
     pg_name = None
-    if request.param == "sqlite":
+    if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{workdir / 'onestop.db'}"
     else:
         pg_name, url = await _create_pg_database()
@@ -149,14 +158,24 @@ async def live_service(
         base_url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
             await _wait_ready(client, process)
-            demo = build_demo(seed=0)
-            read_key = await _load(client, demo)
-        yield LiveService(base_url, read_key, demo)
+        yield base_url
     finally:
         process.terminate()
         await process.wait()
         if pg_name:
             await _drop_pg_database(pg_name)
+
+
+@pytest.fixture(scope="package", params=BROWSER_BACKENDS)
+async def live_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveService]:
+    """The service in its own process on a free port, over a fresh database holding the demo."""
+    async with serve(request.param, tmp_path_factory.mktemp("live")) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+            demo = build_demo(seed=0)
+            read_key = await _load(client, demo)
+        yield LiveService(base_url, read_key, demo)
 
 
 @pytest.fixture(scope="package")
@@ -183,7 +202,7 @@ async def visitor(browser: Browser, live_service: LiveService) -> AsyncIterator[
         await context.close()
 
 
-async def _open(visitor: BrowserContext, live: LiveService, query: str = PERIOD) -> Page:
+async def _open(visitor: BrowserContext, live: Served, query: str = PERIOD) -> Page:
     """The page at ``/?query``, with figures loaded (pasting the key if not yet remembered)."""
     page = await visitor.new_page()
     errors: list[str] = []
