@@ -129,6 +129,13 @@ async def test_the_month_by_hand(
     assert delay["processing_days_net_mean"] == pytest.approx((5 + 6 + 3) / 3)
     assert (delay["processing_days_net_p50"], delay["processing_days_net_p90"]) == (5, 6)
 
+    digitization = await one_row(client, read_headers, "digitization", **MARCH)
+    assert (digitization["dossiers_digitized"], digitization["digitized_resolved_later"]) == (2, 1)
+    assert (
+        digitization["dossiers_digitized_rate_numerator"],
+        digitization["dossiers_digitized_rate_denominator"],
+    ) == (3, 9)  # A, D (judged now) + J (resolved after 31 March, without an e-result)
+
     (card,) = (
         await client.get(
             "/api/v1/metrics/scorecard",
