@@ -58,6 +58,11 @@ class DossierEvent(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+RESOLVED_LATER_WHERE = (
+    "components_digitized >= 1 AND result_digitized IS NOT TRUE AND resolved_date IS NOT NULL"
+)
+
+
 class Dossier(Base):
     """The current state of a dossier: the fold of its events (see ``fold.py``).
 
@@ -83,6 +88,16 @@ class Dossier(Base):
         ),
         # the open dossiers with a due date, by unit and due date: the alert scan (migration
         # 0015; on PostgreSQL it INCLUDEs code, received_at, procedure_code)
+        # the dossiers that indicator 4.2's end-of-period correction counts (resolved without
+        # an electronic result, with a digitized component): ``digitized_resolved_later``
+        # (migration 0018; on PostgreSQL it INCLUDEs unit_code and the two counted columns)
+        Index(
+            "ix_dossiers_resolved_later",
+            "received_date",
+            "resolved_date",
+            sqlite_where=text(RESOLVED_LATER_WHERE),
+            postgresql_where=text(RESOLVED_LATER_WHERE),
+        ),
         Index(
             "ix_dossiers_open_due",
             "unit_code",

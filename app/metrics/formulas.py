@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, true
+from sqlalchemy import and_, literal_column, or_, true
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
 from sqlalchemy.sql.selectable import FromClause
@@ -370,7 +370,9 @@ def digitized_resolved_later(end: Any, source: Any = None) -> ColumnElement[bool
     now has none): not resolved by its end, so digitized for indicator 4.2, while
     dossiers_digitized, judged now, leaves them out."""
     c = columns(source)
-    return and_(c.components_digitized >= 1, c.result_digitized.is_not(True))
+    # the 1 written into the statement, not bound: the planner then proves the predicate of
+    # the partial index that holds these dossiers (ix_dossiers_resolved_later)
+    return and_(c.components_digitized >= literal_column("1"), c.result_digitized.is_not(True))
 
 
 COUNTS: dict[str, Count] = {

@@ -192,10 +192,21 @@ class Aggregate:
     def add(self, key: GroupKey, name: str, value: int) -> None:
         self.counts.setdefault(key, {})[name] = int(value or 0)
 
+    def _only(self, groups: Collection[str]) -> Aggregate:
+        """The figures of these groups, as they are (no sums to make)."""
+        return Aggregate(
+            {k: v for k, v in self.counts.items() if k[0] in groups},
+            {k: v for k, v in self.processing_days.items() if k[0] in groups},
+            {k: v for k, v in self.processing_days_net.items() if k[0] in groups},
+            {k: v for k, v in self.lateness_days_total.items() if k[0] in groups},
+        )
+
     def regroup(self, rows: Mapping[str, Sequence[str]]) -> Aggregate:
         """Per listed unit, the sums of the figures of the codes counted under it (lineage,
         subtrees; a code may count under several units). Every figure is a count, a sum or
         a histogram, so the sums are exact."""
+        if all(members == (target,) for target, members in rows.items()):
+            return self._only(rows.keys())  # each listed unit counts its own dossiers
         out = Aggregate()
         by_code: dict[str | None, list[int]] = {}
         every = (self.counts, self.processing_days, self.processing_days_net)
@@ -494,9 +505,12 @@ async def _resolved_later_counts(
         )
     )
     bucket = bucket_number_sql(D.received_date, period)
-    columns = [_sum(COUNTS[n].condition(None)) for n in step.fields]
+    conditions = [COUNTS[n].condition(None) for n in step.fields]
+    columns = [_sum(condition) for condition in conditions]
+    # a dossier no field counts adds nothing: left out, so the one field there is
+    # (digitized_resolved_later) reads its partial index, ix_dossiers_resolved_later
     stmt = select(*keys, bucket.label("bucket"), *columns).where(
-        *resolved_later_basis(), within, *scope.where()
+        *resolved_later_basis(), within, or_(*conditions), *scope.where()
     )
     grouping = [*keys, bucket] if period is not Period.none else keys
     if grouping:
