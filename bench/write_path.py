@@ -83,8 +83,27 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             TEMPLATE = None
 
 
+async def _floor(work: Path, concurrency: int) -> list[dict[str, Any]]:
+    """What each app costs for a request it answers without work: the bare app's 404 and our
+    405 (``POST /healthz``), through every middleware, the router and the error handler."""
+    bodies = write_bodies(work / "floor.jsonl", data.in_sync_order(40_000_000, 2000)[:4000])
+    rows = []
+    for label, run_one in (
+        ("bare 404", _bare("/nothing", bodies, concurrency)),
+        ("ours 405", _ours("/healthz", bodies, concurrency, None)),
+    ):
+        load = _load()
+        res = await run_one
+        rows.append(_row(f"no-op POST c={concurrency} {label}", res, 4000, load))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 async def _measure(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    if args.floor:
+        with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+            rows += await _floor(Path(tmp), 32)
     with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:
         work = Path(tmp)
         first = 30_000_000
@@ -128,6 +147,11 @@ def main() -> None:
     parser.add_argument("--batch-dossiers", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-concurrency", type=int, default=4)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="first, a request each app answers without work (the framework's own cost)",
+    )
     parser.add_argument(
         "--history",
         type=int,
