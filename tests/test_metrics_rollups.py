@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from alembic import command
 from fastapi import FastAPI
 from sqlalchemy import delete, func, select, update
 
@@ -26,7 +27,7 @@ from app.metrics.queries import (
     make_buckets,
     rollup_ranges,
 )
-from app.migrate import ensure_rollups, fill_ended_dates
+from app.migrate import alembic_config, ensure_rollups, fill_ended_dates
 from reliability.workload import make_batches
 from tests.conftest import ADMIN_TOKEN
 from tests.test_auth_hardening import other_instance
@@ -40,17 +41,20 @@ def _at(day: date, hour: int) -> str:
     return f"{day.isoformat()}T{hour:02d}:30:00+07:00"
 
 
-def history(seed: int, dossiers: int) -> list[dict[str, Any]]:
-    """Events of dossiers received mid-January … April 2024: resolved early, on the due day
-    (before and after its hour), late, or never; returned; withdrawn before or after their
-    resolution; refused; with supplement requests moving the due date."""
+def history(
+    seed: int, dossiers: int, start: date = date(2024, 1, 15), spread: int = 100
+) -> list[dict[str, Any]]:
+    """Events of dossiers received in the ``spread`` days from ``start`` (by default mid-January
+    … April 2024): resolved early, on the due day (before and after its hour), late, or never;
+    returned; withdrawn before or after their resolution; refused; with supplement requests
+    moving the due date."""
     rng = random.Random(seed)
-    return [e for n in range(dossiers) for e in one_dossier(rng, f"R{seed}-{n:03d}")]
+    return [e for n in range(dossiers) for e in one_dossier(rng, f"R{seed}-{n:03d}", start, spread)]
 
 
-def one_dossier(rng: random.Random, code: str) -> list[dict[str, Any]]:
+def one_dossier(rng: random.Random, code: str, start: date, spread: int) -> list[dict[str, Any]]:
     unit = rng.choice(UNITS)
-    received = date(2024, 1, 15) + timedelta(days=rng.randrange(100))
+    received = start + timedelta(days=rng.randrange(spread))
     due = received + timedelta(days=rng.randrange(1, 15))
     events: list[dict[str, Any]] = []
 
@@ -161,8 +165,9 @@ async def both_ways(
     period: Period,
     group_by: GroupBy,
     scope: Scope,
+    now: datetime = NOW,
 ) -> tuple[Aggregate, Aggregate]:
-    buckets = make_buckets(first, last, period, ZONE, NOW)
+    buckets = make_buckets(first, last, period, ZONE, now)
     answers = []
     for use_rollups in (True, False):
         async with db.sessionmaker() as session:
@@ -303,7 +308,7 @@ async def test_unchanged_counts_write_no_rollup_rows(
     assert await snapshot() == before
     async with db.sessionmaker() as session:
         count = await session.scalar(select(func.count()).select_from(rollups.rollups))
-    assert count == 2  # the day and the month of the receipt
+    assert count == 3  # the day, the month and the year of the receipt
 
 
 @pytest.mark.parametrize(
@@ -390,3 +395,169 @@ async def test_concurrent_batches_from_two_instances_keep_the_rollups_exact(
         await rollups.rebuild(session)
     assert maintained == await nonzero_rows()
     assert len(maintained) > 100
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        ("2024-01-01", "2024-12-31", [("y", "2024-01-01", "2024-12-31")]),
+        (
+            "2023-07-01",
+            "2024-12-31",
+            [("y", "2024-01-01", "2024-12-31"), ("m", "2023-07-01", "2023-12-31")],
+        ),
+        (
+            "2022-12-15",
+            "2024-02-10",
+            [
+                ("y", "2023-01-01", "2023-12-31"),
+                ("d", "2022-12-15", "2022-12-31"),
+                ("m", "2024-01-01", "2024-01-31"),
+                ("d", "2024-02-01", "2024-02-10"),
+            ],
+        ),
+        (  # no whole year
+            "2024-01-01",
+            "2024-12-30",
+            [("m", "2024-01-01", "2024-11-30"), ("d", "2024-12-01", "2024-12-30")],
+        ),
+    ],
+)
+def test_rollup_ranges_take_whole_years_from_the_year_rows(
+    first: str, last: str, expected: list[tuple[str, str, str]]
+) -> None:
+    got = rollup_ranges(date.fromisoformat(first), date.fromisoformat(last), years=True)
+    assert [(s, a.isoformat(), b.isoformat()) for s, a, b in got] == expected
+
+
+def test_rollup_ranges_take_no_year_rows_unless_asked() -> None:
+    got = rollup_ranges(date(2023, 1, 1), date(2024, 12, 31))
+    assert [s for s, _, _ in got] == ["m"]
+
+
+TWO_YEARS = {"start": date(2023, 1, 2), "spread": 540}  # received 2 January 2023 … June 2024
+LATER = datetime(2025, 1, 1, tzinfo=UTC)  # every bucket below has ended
+
+
+async def rollup_rows(db: Database) -> dict[str, set[tuple[Any, ...]]]:
+    """Every row of the three rollup tables with a sum that is not zero, per table."""
+    tables = [
+        (rollups.rollups, 3),
+        (rollups.rollup_days, 4),
+        (rollups.rollup_net_days, 4),
+    ]  # the sums follow the key columns (span, day, unit; and days)
+    out: dict[str, set[tuple[Any, ...]]] = {}
+    async with db.sessionmaker() as session:
+        for target, keys in tables:
+            rows = {tuple(r) for r in await session.execute(select(target))}
+            out[target.name] = {r for r in rows if any(r[keys:])}
+    return out
+
+
+def years_from_months(rows: set[tuple[Any, ...]], keys: int) -> set[tuple[Any, ...]]:
+    """The year rows that summing ``rows``' month rows gives (zero sums left out)."""
+    years: dict[tuple[Any, ...], list[int]] = {}
+    for row in rows:
+        if row[0] == rollups.MONTH:
+            key = (rollups.YEAR, row[1].replace(month=1), *row[2:keys])
+            sums = years.setdefault(key, [0] * (len(row) - keys))
+            for i, value in enumerate(row[keys:]):
+                sums[i] += value
+    return {(*k, *v) for k, v in years.items() if any(v)}
+
+
+async def test_year_rows_are_the_sums_of_their_months_and_a_rebuild_keeps_them(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    await push_shuffled(client, ingest_headers, history(21, 150, **TWO_YEARS), seed=22)
+    maintained = await rollup_rows(db)
+    for name, keys in (
+        ("metric_rollups", 3),
+        ("metric_rollup_days", 4),
+        ("metric_rollup_net_days", 4),
+    ):
+        years = {r for r in maintained[name] if r[0] == rollups.YEAR}
+        assert {r[1] for r in years} == {date(2023, 1, 1), date(2024, 1, 1)}, name
+        assert years == years_from_months(maintained[name], keys), name
+    async with db.sessionmaker() as session, session.begin():
+        await rollups.rebuild(session)
+    assert await rollup_rows(db) == maintained
+
+
+async def test_the_migration_fills_the_year_rows_from_the_month_rows(
+    db: Database,
+    client: httpx.AsyncClient,
+    ingest_headers: dict[str, str],
+    database_url: str,
+) -> None:
+    await push_shuffled(client, ingest_headers, history(23, 100, **TWO_YEARS), seed=24)
+    maintained = await rollup_rows(db)
+    config = alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, config, "0018_resolved_later")
+    assert not any(r[0] == rollups.YEAR for rows in (await rollup_rows(db)).values() for r in rows)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert await rollup_rows(db) == maintained
+
+
+async def test_whole_years_answer_as_the_dossiers_do(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    await push_shuffled(client, ingest_headers, history(25, 150, **TWO_YEARS), seed=26)
+    cases = [
+        (date(2023, 1, 1), date(2023, 12, 31), Period.none),
+        (date(2023, 1, 1), date(2023, 12, 31), Period.year),
+        (date(2023, 1, 1), date(2024, 6, 30), Period.year),  # a year and a half
+        (date(2023, 7, 1), date(2024, 12, 31), Period.year),
+        (date(2023, 1, 1), date(2024, 12, 31), Period.none),
+    ]
+    for first, last, period in cases:
+        for group_by in (GroupBy.none, GroupBy.unit):
+            fast, slow = await both_ways(db, first, last, period, group_by, Scope(), now=LATER)
+            expected = drop_empty(nonzero(slow))
+            assert drop_empty(nonzero(fast)) == expected, (first, last, period, group_by)
+            assert expected["counts"] and expected["processing_days"]
+
+
+async def test_a_whole_year_is_read_from_its_year_rows(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    """Without the month and day rows of 2023, its intake and resolution figures are still
+    those of the dossiers (the backlog's running totals read month and day rows only)."""
+    await push_shuffled(client, ingest_headers, history(27, 100, **TWO_YEARS), seed=28)
+    async with db.sessionmaker() as session, session.begin():
+        for target in (rollups.rollups, rollups.rollup_days, rollups.rollup_net_days):
+            await session.execute(
+                delete(target).where(
+                    target.c.span != rollups.YEAR,
+                    target.c.day >= date(2023, 1, 1),
+                    target.c.day <= date(2023, 12, 31),
+                )
+            )
+    for period in (Period.none, Period.year):
+        fast, slow = await both_ways(
+            db, date(2023, 1, 1), date(2023, 12, 31), period, GroupBy.unit, Scope(), now=LATER
+        )
+        summed = [drop_empty(nonzero(answer)) for answer in (fast, slow)]
+        for figures in summed:
+            figures["counts"] = {
+                k: {n: v for n, v in c.items() if n in rollups.ROLLUP_COUNTS}
+                for k, c in figures["counts"].items()
+            }
+        assert summed[0] == summed[1], period
+        assert summed[1]["counts"] and summed[1]["processing_days"]
+
+
+async def test_months_and_quarters_of_a_year_keep_their_own_figures(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    """Monthly and quarterly buckets over a whole year read no year row (which would land in
+    January's bucket)."""
+    await push_shuffled(client, ingest_headers, history(29, 150, **TWO_YEARS), seed=30)
+    for period in (Period.month, Period.quarter):
+        for group_by in (GroupBy.none, GroupBy.unit):
+            fast, slow = await both_ways(
+                db, date(2023, 1, 1), date(2023, 12, 31), period, group_by, Scope(), now=LATER
+            )
+            expected = drop_empty(nonzero(slow))
+            assert drop_empty(nonzero(fast)) == expected, (period, group_by)
+            assert len({b for _, b in expected["processing_days"]}) > 1, (period, group_by)

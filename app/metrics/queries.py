@@ -49,6 +49,7 @@ from app.metrics.rollups import (
     BACKLOG_ROLLUPS,
     DAY,
     MONTH,
+    YEAR,
     rollup_days,
     rollup_net_days,
     rollups,
@@ -254,8 +255,9 @@ class Source(StrEnum):
     """Where a figure is read from."""
 
     rollups = "rollups"
-    """``metric_rollups``: whole months from the month rows, the edge days from the day rows
-    (intake and resolution counts, the lateness total), per unit."""
+    """``metric_rollups``: whole years from the year rows (when the buckets hold whole years),
+    whole months from the month rows, the edge days from the day rows (intake and resolution
+    counts, the lateness total), per unit."""
     rollup_histogram = "rollup_histogram"
     """``metric_rollup_days`` (``metric_rollup_net_days`` for the net one): the processing-day
     histogram per unit, day and working days."""
@@ -773,9 +775,25 @@ async def _net_histogram(
         out.processing_days_net.setdefault((g, int(b)), {})[int(days_)] = int(count)
 
 
-def rollup_ranges(first: date, last: date) -> list[tuple[str, date, date]]:
+def rollup_ranges(first: date, last: date, *, years: bool = False) -> list[tuple[str, date, date]]:
     """``first`` … ``last`` as rollup rows: the whole months in it from the month rows
-    (``day`` = the month's first day), the days before and after them from the day rows."""
+    (``day`` = the month's first day), the days before and after them from the day rows.
+
+    With ``years``, the whole calendar years in it first from the year rows (``day`` = 1
+    January), the rest as above: only for buckets that do not split a year (``Period.year``,
+    ``Period.none``; a year row would fall in January's bucket of a month or a quarter)."""
+    if years:
+        start = first if (first.month, first.day) == (1, 1) else date(first.year + 1, 1, 1)
+        end_year = date(last.year + 1, 1, 1)  # the first year not wholly in the range …
+        if last + timedelta(days=1) != end_year:
+            end_year = date(last.year, 1, 1)
+        if start < end_year:
+            ranges = [(YEAR, start, end_year - timedelta(days=1))]
+            if first < start:
+                ranges += rollup_ranges(first, start - timedelta(days=1))
+            if end_year <= last:
+                ranges += rollup_ranges(end_year, last)
+            return ranges
     start = first if first.day == 1 else _next_month(first)
     end_month = _next_month(last)  # the first month not wholly in the range …
     if last + timedelta(days=1) != end_month:
@@ -794,13 +812,16 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _rollup_where(target: Any, scope: Scope, first: date, last: date) -> list[Any]:
+def _rollup_where(target: Any, scope: Scope, first: date, last: date, period: Period) -> list[Any]:
+    """The rollup rows of ``first`` … ``last`` in scope; year rows only where ``period``'s
+    buckets hold whole years (bucket numbers are computed from a row's ``day``)."""
+    years = period in (Period.year, Period.none)
     return [
         *scope.where(target.c.unit_code),
         or_(
             *(
                 and_(target.c.span == span, target.c.day >= a, target.c.day <= b)
-                for span, a, b in rollup_ranges(first, last)
+                for span, a, b in rollup_ranges(first, last, years=years)
             )
         ),
     ]
@@ -823,7 +844,7 @@ async def _rollup_sums(
     grouping = [*keys, bucket] if period is not Period.none else keys
     sums = [*names, *([LATENESS] if lateness_days else [])]
     stmt = select(*keys, bucket, *(func.sum(rollups.c[n]) for n in sums))
-    stmt = stmt.where(*_rollup_where(rollups, scope, first, last))
+    stmt = stmt.where(*_rollup_where(rollups, scope, first, last, period))
     if grouping:
         stmt = stmt.group_by(*grouping)
     for row in await session.execute(stmt):
@@ -859,7 +880,7 @@ async def _rollup_histogram(
     grouping = [*keys, bucket] if period is not Period.none else keys
     cells = (
         select(*keys, bucket.label("bucket"), target.c.days, func.sum(target.c.n).label("n"))
-        .where(*_rollup_where(target, scope, first, last))
+        .where(*_rollup_where(target, scope, first, last, period))
         .group_by(*grouping, target.c.days)
         .having(func.sum(target.c.n) != 0)
         .subquery()

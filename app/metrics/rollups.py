@@ -2,10 +2,11 @@
 
 A metric over a quarter or a year otherwise reads every dossier received or resolved in it
 (500k index entries for a year at 1M dossiers). The intake and resolution counts are additive
-over days, so they are also kept summed per (unit, local day) and per (unit, month) in
-``metric_rollups``, and the processing-time histogram per (unit, day, working days) in
-``metric_rollup_days``; a query reads whole months from the month rows and the edges from the
-day rows (``queries.aggregate``). The backlog at the start of a day is a running total of the
+over days, so they are also kept summed per (unit, local day), per (unit, month) and per
+(unit, year) in ``metric_rollups``, and the processing-time histogram per (unit, day, working
+days) in ``metric_rollup_days``; a query reads whole months from the month rows and the edges
+from the day rows, and whole calendar years from the year rows when its buckets do not split a
+year (``queries.rollup_ranges``). The backlog at the start of a day is a running total of the
 dossiers entering it (their receipts) and leaving it (their ends), kept as the same kind of
 day and month sums; a backlog at an instant inside a day (now) is counted from ``dossiers``.
 
@@ -46,7 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import COUNTS, Basis, Span, intake_basis, resolution_basis
 from app.reference.workdays import working_days_sql
-from app.storage.sql import latest, month_start, sql_of
+from app.storage.sql import latest, month_start, sql_of, year_start
 from app.tables import Base
 
 INTAKE_COUNTS = tuple(n for n, c in COUNTS.items() if c.basis is Basis.intake)
@@ -84,6 +85,7 @@ SUMS = (*ROLLUP_COUNTS, "lateness_days_total", *BACKLOG_SUMS)
 
 DAY = "d"  # a row per (unit, local day)
 MONTH = "m"  # a row per (unit, month); ``day`` is the month's first day
+YEAR = "y"  # a row per (unit, year); ``day`` is 1 January
 
 rollups = Table(
     "metric_rollups",
@@ -195,10 +197,15 @@ def _backlog_moves(source: Any, span: Span | None, entries: str, exits: str) -> 
 
 
 def _spans(inner: Any, keys: Sequence[str], sums: Sequence[str]) -> Any:
-    """The rows of ``inner`` summed per (day, unit, keys) and per (month, unit, keys), zero
-    sums left out."""
+    """The rows of ``inner`` summed per (day, unit, keys), per (month, unit, keys) and per
+    (year, unit, keys), zero sums left out."""
     parts = []
-    for span, day in ((DAY, inner.c.day), (MONTH, month_start(inner.c.day))):
+    starts = (
+        (DAY, inner.c.day),
+        (MONTH, month_start(inner.c.day)),
+        (YEAR, year_start(inner.c.day)),
+    )
+    for span, day in starts:
         key_columns = [day, inner.c.unit_code, *(inner.c[k] for k in keys)]
         totals = [func.sum(inner.c[s]) for s in sums]
         parts.append(

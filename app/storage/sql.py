@@ -24,6 +24,13 @@ class month_start(GenericFunction[Any]):
     inherit_cache = True
 
 
+class year_start(GenericFunction[Any]):
+    """The first day (1 January) of the year of a date."""
+
+    type = Date()
+    inherit_cache = True
+
+
 class latest(GenericFunction[Any]):
     """The latest of some dates (NULL if any is NULL)."""
 
@@ -39,6 +46,16 @@ def _pg_month_start(element: Any, compiler: Any, **kw: Any) -> str:
 @compiles(month_start, "sqlite")
 def _sqlite_month_start(element: Any, compiler: Any, **kw: Any) -> str:
     return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(year_start, "postgresql")
+def _pg_year_start(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('year', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(year_start, "sqlite")
+def _sqlite_year_start(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of year')"
 
 
 @compiles(latest, "postgresql")
