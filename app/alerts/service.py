@@ -32,12 +32,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import (
-    ARRAY,
-    DateTime,
-    String,
     Table,
     and_,
-    bindparam,
     case,
     delete,
     exists,
@@ -45,7 +41,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +55,7 @@ from app.observability import prometheus
 from app.reference.models import Unit
 from app.reference.service import subtree
 from app.reference.workdays import WorkDay, working_days_from_ordinals
+from app.storage.alerts import insert_alerts
 from app.storage.sql import sql_of
 
 log = logging.getLogger("onestop.alerts")
@@ -71,7 +67,7 @@ OVERDUE = "dossier.overdue"
 DIGEST = "digest.daily"
 EVENT_TYPES = (DUE_SOON, OVERDUE, DIGEST)
 WEBHOOK, EMAIL = "webhook", "email"
-# pg_try_advisory_xact_lock key of the scheduler: "onestop alerts" folded into a bigint
+# the scheduler's lock key (pg_try_advisory_xact_lock on PostgreSQL): "onestop alerts" as a bigint
 SCHEDULER_LOCK = 0x6F6E_6573_746F_7061
 ANALYZE_AFTER_ROWS = 1000  # rows written by one scan after which its tables are analysed
 MAX_BODY_BYTES = 64 * 1024  # a digest is trimmed to fit; a dossier alert is far smaller
@@ -313,61 +309,6 @@ async def _dossier_alerts(
         result.add(type_, 1)
 
 
-_PG_COLUMNS = (
-    "subscription_id",
-    "channel",
-    "type",
-    "dossier_code",
-    "unit_code",
-    "due_at",
-    "webhook_id",
-    "body",
-)
-_PG_INSERT = text(
-    "INSERT INTO alerts (subscription_id, channel, type, dossier_code, unit_code, due_at, "
-    "webhook_id, body, status, attempts, next_attempt_at, created_at) "
-    "SELECT s, c, t, d, u, due, w, b, 'pending', 0, :now, :now FROM unnest("
-    "CAST(:subscription_id AS text[]), CAST(:channel AS text[]), CAST(:type AS text[]), "
-    "CAST(:dossier_code AS text[]), CAST(:unit_code AS text[]), "
-    "CAST(:due_at AS timestamptz[]), CAST(:webhook_id AS text[]), CAST(:body AS text[])"
-    ") AS v(s, c, t, d, u, due, w, b) ON CONFLICT DO NOTHING RETURNING type"
-).bindparams(
-    *(bindparam(c, type_=ARRAY(String)) for c in _PG_COLUMNS if c != "due_at"),
-    bindparam("due_at", type_=ARRAY(DateTime(timezone=True))),
-    bindparam("now", type_=DateTime(timezone=True)),
-)
-
-
-def backend(session: AsyncSession) -> str:
-    """The session's database (``postgresql`` or ``sqlite``)."""
-    bind = session.bind
-    assert bind is not None, "sessions are always bound to an engine here"
-    return bind.dialect.name
-
-
-async def insert_alerts(session: AsyncSession, values: list[dict[str, Any]]) -> list[str]:
-    """Insert pending alerts, skipping any whose key is already recorded; the types of those
-    inserted (RETURNING names only them, not the rows a concurrent scan recorded first).
-
-    PostgreSQL: one statement over arrays (``unnest``) per 10,000 rows; the ORM's row-by-row
-    parameter handling cost more than the insert (docs/performance.md, "Alert scan").
-    SQLite: one executemany."""
-    if not values:
-        return []
-    created: list[str] = []
-    if backend(session) == "postgresql":
-        for start in range(0, len(values), 10_000):
-            part = values[start : start + 10_000]
-            params: dict[str, Any] = {c: [row[c] for row in part] for c in _PG_COLUMNS}
-            params["now"] = part[0]["created_at"]
-            created += list((await session.execute(_PG_INSERT, params)).scalars())
-        return created
-    stmt = sql_of(session).insert(ALERTS).on_conflict_do_nothing().returning(Alert.type)
-    for start in range(0, len(values), 5000):
-        created += list((await session.execute(stmt, values[start : start + 5000])).scalars())
-    return created
-
-
 async def digest_data(
     session: AsyncSession,
     *,
@@ -540,8 +481,8 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
     budgets = {sub.id: settings.alert_max_pending - pending.get(sub.id, 0) for sub in subs}
     result.deferred = [sub_id for sub_id, budget in budgets.items() if budget <= 0]
     rescoped = await sync_scopes(session, subs, tree)
-    if rescoped > ANALYZE_AFTER_ROWS and backend(session) == "postgresql":
-        await session.execute(text("ANALYZE alert_scopes"))
+    if rescoped > ANALYZE_AFTER_ROWS:
+        await sql_of(session).refresh_statistics(session, SCOPES)
     await _dossier_alerts(
         session,
         now=now,
@@ -551,11 +492,11 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
         zone=zone,
         result=result,
     )
-    if sum(result.created.values()) > ANALYZE_AFTER_ROWS and backend(session) == "postgresql":
+    if sum(result.created.values()) > ANALYZE_AFTER_ROWS:
         # a new subscription's first scan can add tens of thousands of rows at once; without
         # fresh statistics the next scan's anti-join against them was planned as if the table
         # were empty (a nested loop over both: minutes at 1M dossiers, docs/performance.md)
-        await session.execute(text("ANALYZE alerts"))
+        await sql_of(session).refresh_statistics(session, ALERTS)
     digests = [
         sub
         for sub in subs
@@ -584,12 +525,8 @@ async def scan_session(session: AsyncSession, settings: Settings, *, now: dateti
 async def scan(db: Database, settings: Settings, *, now: datetime) -> ScanResult:
     """One scan in a transaction of its own, if no other scheduler is scanning."""
     async with db.write_guard(), db.sessionmaker() as session, session.begin():
-        if db.dialect == "postgresql":
-            locked = (
-                await session.execute(select(func.pg_try_advisory_xact_lock(SCHEDULER_LOCK)))
-            ).scalar_one()
-            if not locked:
-                return ScanResult(ran=False)
+        if not await sql_of(session).try_xact_lock(session, SCHEDULER_LOCK):
+            return ScanResult(ran=False)
         return await scan_session(session, settings, now=now)
 
 

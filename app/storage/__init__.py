@@ -3,7 +3,7 @@
 ``build_storage`` picks the module once, when the ``Database`` is built; nothing else in
 the app asks which database it runs on. ``columns.py`` derives every column list the write
 path uses from the table definitions; ``sql.py`` holds the few SQL constructs each
-database spells its own way.
+database spells its own way, ``alerts.py`` the alert scan's bulk insert.
 """
 
 from __future__ import annotations

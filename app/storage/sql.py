@@ -1,15 +1,16 @@
 """SQL that each database spells its own way.
 
 Constructs any statement may use (each compiles by its database's rule below, so a statement
-built once runs on either database), and ``sql_of(session)``: the INSERT construct and the
-writer lock of a session's database. Imports nothing of the app, so any module may use it.
+built once runs on either database), and ``sql_of(session)``: the INSERT construct, the
+writer lock, the try-lock and the planner statistics refresh of a session's database. Imports
+nothing of the app, so any module may use it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Date, Table, text
+from sqlalchemy import Date, Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,6 +82,17 @@ class DialectSql(Protocol):
         """Make writers of ``dossiers`` wait until the session's transaction ends."""
         ...
 
+    async def try_xact_lock(self, session: AsyncSession, key: int) -> bool:
+        """Take the lock ``key`` until the session's transaction ends, unless another
+        transaction holds it (False then, without waiting). True where the database has one
+        writer and the service one process (SQLite): nothing else can hold it."""
+        ...
+
+    async def refresh_statistics(self, session: AsyncSession, table: Table) -> None:
+        """Refresh the planner's statistics of ``table`` after a large write (none to
+        refresh on SQLite)."""
+        ...
+
 
 class PostgresSql:
     def insert(self, target: Table) -> Any:
@@ -89,6 +101,14 @@ class PostgresSql:
     async def hold_dossier_writers(self, session: AsyncSession) -> None:
         await session.execute(text(HOLD_WRITERS))
 
+    async def try_xact_lock(self, session: AsyncSession, key: int) -> bool:
+        locked = (await session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar_one()
+        return bool(locked)
+
+    async def refresh_statistics(self, session: AsyncSession, table: Table) -> None:
+        # the name comes from the table definitions, never from input
+        await session.execute(text(f"ANALYZE {table.name}"))
+
 
 class SqliteSql:
     def insert(self, target: Table) -> Any:
@@ -96,6 +116,12 @@ class SqliteSql:
 
     async def hold_dossier_writers(self, session: AsyncSession) -> None:
         return None  # SQLite has a single writer already
+
+    async def try_xact_lock(self, session: AsyncSession, key: int) -> bool:
+        return True  # one writer, one process: no other scan can be running
+
+    async def refresh_statistics(self, session: AsyncSession, table: Table) -> None:
+        return None
 
 
 HOLD_WRITERS = "LOCK TABLE dossiers IN SHARE ROW EXCLUSIVE MODE"
