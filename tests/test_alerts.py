@@ -19,9 +19,11 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from app.alerts import crypto, delivery
+from app.alerts.service import SCHEDULER_LOCK, scan
 from app.alerts.worker import AlertWorker
 from app.db import Database
 from tests.alerts_helpers import Receiver, push, put_units, received, receiving
@@ -396,6 +398,18 @@ async def test_two_workers_announce_each_dossier_once(
         )
     assert all(len(ids) == 1 for ids in ids_by_code.values())  # one alert per dossier
     assert len(delivered) == len(codes) + 10  # each sent once, plus the 10 retries
+
+
+async def test_a_scan_skips_its_round_while_another_scheduler_holds_the_lock(
+    db: Database,
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite runs one scheduler in one process: there is no lock to hold")
+    async with db.sessionmaker() as other, other.begin():
+        await other.execute(select(func.pg_try_advisory_xact_lock(SCHEDULER_LOCK)))
+        while_held = await scan(db, db.settings, now=MONDAY_9)
+    after = await scan(db, db.settings, now=MONDAY_9)
+    assert (while_held.ran, after.ran) == (False, True)
 
 
 class _Mailbox:
