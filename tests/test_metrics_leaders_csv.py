@@ -7,7 +7,9 @@ import csv
 
 import httpx
 
+from app.metrics.formulas import Family
 from app.metrics.leaders_csv import Lang, header, percent
+from app.metrics.queries import GroupBy
 from tests.factories import event
 
 QUERY = "from=2024-01-01&to=2024-02-29&period=month&format=csv"
@@ -17,6 +19,12 @@ async def _rows(client: httpx.AsyncClient, headers: dict[str, str], extra: str) 
     answer = await client.get(f"/api/v1/metrics/online?{QUERY}{extra}", headers=headers)
     assert answer.status_code == 200, answer.text
     return list(csv.reader(answer.content.decode("utf-8-sig").splitlines()))
+
+
+async def _header(client: httpx.AsyncClient, headers: dict[str, str], url: str) -> list[str]:
+    answer = await client.get(url, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return next(csv.reader(answer.content.decode("utf-8-sig").splitlines()))
 
 
 async def test_leaders_csv_has_vietnamese_headers_and_percentages(
@@ -51,3 +59,17 @@ def test_percentages_read_as_on_the_dashboard() -> None:
     ]
     assert percent(0.9976, Lang.en) == "99.76%"
     assert header("overdue_rate_denominator", Lang.en) == "Overdue rate (denominator)"
+
+
+async def test_every_column_of_every_family_has_a_label_in_each_language(
+    client: httpx.AsyncClient, read_headers: dict[str, str]
+) -> None:
+    for family in Family:
+        for group_by in GroupBy:
+            query = f"from=2024-01-01&to=2024-01-31&period=month&group_by={group_by}&format=csv"
+            url = f"/api/v1/metrics/{family}?{query}"
+            machine = await _header(client, read_headers, url)
+            for lang in Lang:
+                leaders = await _header(client, read_headers, f"{url}&lang={lang}")
+                unlabelled = [m for m, h in zip(machine, leaders, strict=True) if m == h]
+                assert unlabelled == [], (family, group_by, lang)

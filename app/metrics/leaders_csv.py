@@ -56,6 +56,12 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "fully_digitized": ("Hồ sơ số hóa toàn bộ", "Fully digitized dossiers"),
     "fully_digitized_rate": ("Tỷ lệ số hóa toàn bộ hồ sơ", "Fully digitized rate"),
+    "dossiers_digitized": ("Hồ sơ số hóa", "Dossiers digitized"),
+    "digitized_resolved_later": (
+        "Hồ sơ số hóa, giải quyết sau kỳ",
+        "Dossiers digitized, resolved after the period",
+    ),
+    "dossiers_digitized_rate": ("Tỷ lệ hồ sơ số hóa", "Dossiers digitized rate"),
     "resolved": ("Hồ sơ đã giải quyết", "Dossiers resolved"),
     "result_digitized": ("Kết quả được số hóa", "Digitized results"),
     "result_digitized_rate": ("Tỷ lệ số hóa kết quả", "Digitized result rate"),
@@ -69,6 +75,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "in_progress_overdue": ("Đang giải quyết quá hạn", "In progress, overdue"),
     "in_progress_paused": ("Đang chờ công dân bổ sung, thanh toán", "Waiting on the citizen"),
     "overdue_rate": ("Tỷ lệ trễ hạn", "Overdue rate"),
+    "progress_resolved_on_time": (
+        "Giải quyết đúng hạn (tiến độ giải quyết)",
+        "Resolved on time (processing progress)",
+    ),
+    "progress_in_progress_on_time": (
+        "Đang giải quyết trong hạn (tiến độ giải quyết)",
+        "In progress, on time (processing progress)",
+    ),
+    "progress_rate": ("Tỷ lệ tiến độ giải quyết", "Processing progress rate"),
     "processing_days_count": ("Số hồ sơ tính thời gian giải quyết", "Dossiers timed"),
     "processing_days_mean": (
         "Thời gian giải quyết trung bình (ngày làm việc)",
