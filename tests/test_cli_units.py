@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -105,3 +106,97 @@ async def test_procedures_import_a_json_file(
         ("1.1", "Đăng ký khai sinh", None),
         ("1.2", "Đăng ký kết hôn", "HT"),
     ]
+
+
+AUDIT = "/api/v1/admin/audit"
+CLI = {"kind": "cli", "id": None, "name": "cli:ops-thanh"}
+
+
+async def audited(
+    client: httpx.AsyncClient, admin: dict[str, str], action: str = "*", after: int = 0
+) -> Any:
+    """The ``action`` audit entries after the entry ``after`` (the log outlives a test's
+    tables: it refuses DELETE), oldest first."""
+    params: dict[str, Any] = {"limit": 1000} | ({} if action == "*" else {"action": action})
+    response = await client.get(AUDIT, params=params, headers=admin)
+    assert response.status_code == 200, response.text
+    return [e for e in response.json()["items"][::-1] if e["id"] > after]
+
+
+async def last_entry(client: httpx.AsyncClient, admin: dict[str, str]) -> int:
+    """The id of the newest audit entry (0: none)."""
+    return max((e["id"] for e in await audited(client, admin)), default=0)
+
+
+async def test_units_import_records_a_unit_put_per_unit_with_the_cli_as_actor(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    mark = await last_entry(client, admin)
+    path = tmp_path / "units.csv"
+    path.write_text(UNITS_CSV, encoding="utf-8")
+    result = await run_cli(database_url, ["units", "import", str(path)], LOGNAME="ops-thanh")
+    assert result.exit_code == 0, result.output
+    items = await audited(client, admin, "unit.put", mark)
+    assert sorted(e["target"] for e in items) == ["C1", "C2", "D", "N1", "P"]
+    assert all((e["actor"], e["request_id"]) == (CLI, None) for e in items)
+    c1 = next(e["details"] for e in items if e["target"] == "C1")
+    assert c1 == {
+        "name": "Xã Bồi Sơn",
+        "level": "commune",
+        "parent_code": "D",
+        "valid_from": None,
+        "valid_to": "2025-06-30",
+        "successor_code": "N1",
+        "created": True,
+    }
+
+
+async def test_an_unchanged_units_import_records_what_the_bulk_route_records(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    mark = await last_entry(client, admin)
+    # the route records every item of a PUT, changed or not (created: false); so does the CLI
+    rows = list(csv.DictReader(io.StringIO(UNITS_CSV.lstrip("\ufeff"))))
+    body = [{k: v or None for k, v in r.items()} for r in rows]
+    for r in body:
+        r["parent_code"], r["successor_code"] = r.pop("parent"), r.pop("successor")
+    assert (await client.put("/api/v1/units", json=body, headers=admin)).status_code == 200
+    assert (await client.put("/api/v1/units", json=body, headers=admin)).status_code == 200
+    path = tmp_path / "units.json"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    result = await run_cli(database_url, ["units", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    items = await audited(client, admin, "unit.put", mark)
+    over_http = {e["target"]: e["details"] for e in items[5:10]}
+    from_cli = {e["target"]: e["details"] for e in items[10:]}
+    assert len(items) == 15 and from_cli == over_http
+    assert {d["created"] for d in from_cli.values()} == {False}
+    assert [e["actor"]["kind"] for e in items[9:11]] == ["admin_token", "cli"]
+
+
+async def test_procedures_import_records_what_the_bulk_route_records_with_the_cli_as_actor(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    mark = await last_entry(client, admin)
+    new = {"code": "1.1", "name": "Đăng ký khai sinh", "level": "commune", "online_service": "full"}
+    twin = {**new, "code": "1.2", "sector_code": "HT"}
+    assert (await client.put("/api/v1/procedures", json=[twin], headers=admin)).status_code == 200
+    path = tmp_path / "procedures.json"
+    path.write_text(json.dumps([{**new, "sector_code": "HT"}], ensure_ascii=False))
+    result = await run_cli(database_url, ["procedures", "import", str(path)], LOGNAME="ops-thanh")
+    assert result.exit_code == 0, result.output
+    over_http, from_cli = await audited(client, admin, "procedure.put", mark)
+    assert (from_cli["target"], from_cli["actor"]) == ("1.1", CLI)
+    assert from_cli["details"] == over_http["details"]
+    assert from_cli["details"]["created"] is True
+
+
+async def test_a_refused_import_records_nothing(
+    database_url: str, tmp_path: Path, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    mark = await last_entry(client, admin)
+    path = tmp_path / "units.csv"
+    path.write_text(UNITS_CSV.replace(",N1\nC2", ",N9\nC2"))  # an unknown successor
+    result = await run_cli(database_url, ["units", "import", str(path)])
+    assert result.exit_code == 1
+    assert await audited(client, admin, "unit.put", mark) == []

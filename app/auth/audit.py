@@ -5,8 +5,8 @@
   change that did not happen, cannot exist. Every admin route that changes something calls it
   (``api_key.*``, ``unit.put``, ``procedure.put``, ``calendar.*``, ``subscription.*``).
 - :func:`record_cli` is :func:`record` for a change made from the command line (``onestop
-  api-key create|rotate|revoke``): the same entry as the HTTP route's, with the actor kind
-  ``cli`` named ``cli:<OS user>``.
+  api-key create|rotate|revoke``, ``onestop units|procedures import``): the same entry as the
+  HTTP route's, with the actor kind ``cli`` named ``cli:<OS user>``.
 - :func:`record_now` writes an entry in a transaction of its own, for what changes nothing but
   must be known (``export.dossiers``, ``report.download``).
 - :func:`denied` records refused requests (401 and 403, ``auth.denied``) without their token,

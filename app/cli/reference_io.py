@@ -6,7 +6,8 @@ name, level, parent, valid_from, valid_to, successor`` (``parent_code``, ``succe
 accepted too); procedure columns: ``code, name, level, online_service, sector``
 (``sector_code`` too). Empty cells are null. The rows go through the same bulk upsert as
 ``PUT /api/v1/units`` (all-or-nothing: a bad row changes nothing and is reported with its
-row number and field).
+row number and field), and are audited as that route audits them: one ``unit.put`` /
+``procedure.put`` per row, the actor ``cli:<OS user>``, in the import's transaction.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from app.db import Database
+    from app.reference.schemas import ProcedureItem, UnitItem
 
 units_cli = typer.Typer(help="Import and export the unit list.", no_args_is_help=True)
 procedures_cli = typer.Typer(help="Import the procedure catalogue.", no_args_is_help=True)
@@ -39,6 +43,7 @@ UNIT_FIELDS = {"parent": "parent_code", "successor": "successor_code"}
 PROCEDURE_ALIASES = {"sector_code": "sector"}
 PROCEDURE_FIELDS = {"sector": "sector_code"}
 M = TypeVar("M", bound=BaseModel)
+OnProgress = Callable[[int, int], None]
 T = TypeVar("T")
 
 
@@ -134,6 +139,21 @@ def to_items(
     return items
 
 
+def _audit(
+    session: AsyncSession,
+    action: str,
+    items: Sequence[UnitItem | ProcedureItem],
+    created: Sequence[bool],
+) -> None:
+    """One entry per item, as the bulk ``PUT`` route writes (same action, target and
+    ``details``), with the CLI as its actor, in the import's own transaction."""
+    from app.auth import audit
+    from app.reference.service import put_details
+
+    for item, new in zip(items, created, strict=True):
+        audit.record_cli(session, action, target=item.code, details=put_details(item, new))
+
+
 @dataclass
 class ImportSummary:
     rows: int
@@ -213,15 +233,13 @@ def units_import(file: Path = FILE_ARG, no_migrate: bool = NO_MIGRATE) -> None:
         items = to_items(read_rows(file, "units"), UnitItem, UNIT_ALIASES, UNIT_FIELDS)
     except FileRejected as exc:
         raise _fail(f"nothing imported: {exc}") from None
-    summary = _run_import(
-        file,
-        "units",
-        lambda session, progress: service.put_units(
-            session=session, items=items, on_progress=progress
-        ),
-        len(items),
-        no_migrate,
-    )
+
+    async def upsert(session: AsyncSession, progress: OnProgress) -> list[bool]:
+        created = await service.put_units(session=session, items=items, on_progress=progress)
+        _audit(session, "unit.put", items, created)
+        return created
+
+    summary = _run_import(file, "units", upsert, len(items), no_migrate)
     ended = sum(1 for i in items if i.valid_to is not None)
     succeeded = sum(1 for i in items if i.successor_code is not None)
     _summary(
@@ -288,13 +306,11 @@ def procedures_import(file: Path = FILE_ARG, no_migrate: bool = NO_MIGRATE) -> N
         items = to_items(rows, ProcedureItem, PROCEDURE_ALIASES, PROCEDURE_FIELDS)
     except FileRejected as exc:
         raise _fail(f"nothing imported: {exc}") from None
-    summary = _run_import(
-        file,
-        "procedures",
-        lambda session, progress: service.put_procedures(
-            session=session, items=items, on_progress=progress
-        ),
-        len(items),
-        no_migrate,
-    )
+
+    async def upsert(session: AsyncSession, progress: OnProgress) -> list[bool]:
+        created = await service.put_procedures(session=session, items=items, on_progress=progress)
+        _audit(session, "procedure.put", items, created)
+        return created
+
+    summary = _run_import(file, "procedures", upsert, len(items), no_migrate)
     _summary(f"{file.name} → procedures", summary, [])

@@ -83,7 +83,7 @@ async def put_units(
 ) -> Upserted:
     created = await service.put_units(session=session, items=items)
     for item, new in zip(items, created, strict=True):  # one audit entry per item
-        details = {**item.model_dump(mode="json", exclude={"code"}), "created": new}
+        details = service.put_details(item, new)
         audit.record(session, request, "unit.put", target=item.code, details=details)
     return Upserted(upserted=len(created))
 
@@ -105,7 +105,7 @@ async def put_procedures(
 ) -> Upserted:
     created = await service.put_procedures(session=session, items=items)
     for item, new in zip(items, created, strict=True):  # one audit entry per item
-        details = {**item.model_dump(mode="json", exclude={"code"}), "created": new}
+        details = service.put_details(item, new)
         audit.record(session, request, "procedure.put", target=item.code, details=details)
     return Upserted(upserted=len(created))
 

@@ -54,6 +54,13 @@ async def put_units(
     return created  # per item: whether it was created
 
 
+def put_details(item: UnitItem | ProcedureItem, created: bool) -> dict[str, Any]:
+    """The ``details`` of a bulk item's ``unit.put`` / ``procedure.put`` audit entry (the bulk
+    routes and ``onestop units|procedures import`` alike): the item without its code (the
+    entry's target), and whether it was created."""
+    return {**item.model_dump(mode="json", exclude={"code"}), "created": created}
+
+
 def _error(loc: list[str | int], msg: str) -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "type": "value_error"}
 
