@@ -86,8 +86,6 @@ class Dossier(Base):
             "received_at",
             sqlite_where=text("ended_at IS NULL"),
         ),
-        # the open dossiers with a due date, by unit and due date: the alert scan (migration
-        # 0015; on PostgreSQL it INCLUDEs code, received_at, procedure_code)
         # the dossiers that indicator 4.2's end-of-period correction counts (resolved without
         # an electronic result, with a digitized component): ``digitized_resolved_later``
         # (migration 0018; on PostgreSQL it INCLUDEs unit_code and the two counted columns)
@@ -98,6 +96,8 @@ class Dossier(Base):
             sqlite_where=text(RESOLVED_LATER_WHERE),
             postgresql_where=text(RESOLVED_LATER_WHERE),
         ),
+        # the open dossiers with a due date, by unit and due date: the alert scan (migration
+        # 0015; on PostgreSQL it INCLUDEs code, received_at, procedure_code)
         Index(
             "ix_dossiers_open_due",
             "unit_code",

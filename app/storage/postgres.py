@@ -236,7 +236,7 @@ def _upsert_dossiers(names: tuple[str, ...]) -> str:
     delta: ``old`` reads the rows before the upsert (every part of a statement sees the same
     snapshot), ``new`` is what the upsert wrote (RETURNING), and the rollups move by
     new − old (the conditions of ``rollups.per_dossier``, over ``changes``)."""
-    cols = [spec.DOSSIER_TABLE.c[n] for n in names]
+    cols = _columns(names)
     updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "code")
     upsert = (
         f"INSERT INTO dossiers ({', '.join(names)}) SELECT {', '.join(names)} FROM src "
@@ -315,22 +315,19 @@ class PostgresTx:
     async def insert_events(self, source: str, rows: Sequence[tuple[Any, ...]]) -> Inserted:
         if not rows:
             return Inserted(set())
-        at = spec.EVENT_NAMES.index("dossier_code")
-        keyed = [(*row, lock_key(row[at])) for row in rows]
-        found: dict[str, set[str]] = {
-            "event_id": set(),
-            "locked": set(),
-            **{f: set() for f in REFERENCE_FIELDS},
-        }
-        sent = _rows_param(spec.EVENT_COLUMNS, keyed)
-        for kind, value in await self.conn.fetch(_INSERT_EVENTS, sent):
+        dossier_at = spec.EVENT_NAMES.index("dossier_code")
+        keyed = [(*row, lock_key(row[dossier_at])) for row in rows]
+        # (what, value) rows: stored ids, unregistered codes, and the lock's one row
+        found: dict[str, set[str]] = defaultdict(set)
+        for kind, value in await self.conn.fetch(
+            _INSERT_EVENTS, _rows_param(spec.EVENT_COLUMNS, keyed)
+        ):
             found[kind].add(value)
-        ids = found.pop("event_id")
-        found.pop("locked")
-        at = spec.EVENT_NAMES.index("event_id")
-        others = [row[at] for row in rows if row[at] not in ids]
+        ids = found["event_id"]
+        id_at = spec.EVENT_NAMES.index("event_id")
+        others = [row[id_at] for row in rows if row[id_at] not in ids]
         stored = dict(await self.conn.fetch(_STORED_HASHES, source, others)) if others else {}
-        return Inserted(ids, stored, found)
+        return Inserted(ids, stored, {f: found[f] for f in REFERENCE_FIELDS})
 
     async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:
         out: dict[str, DossierState] = {}

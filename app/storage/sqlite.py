@@ -140,47 +140,37 @@ class SqliteTx:
         new = [dict(zip(names, row, strict=True)) for row in rows if row[at] not in stored]
         for part in chunks(new, 1000):
             await self.session.execute(_INSERT_EVENTS, part)
-        await self._register_reference(
-            sorted({row["unit_code"] for row in new}),
-            sorted({row["procedure_code"] for row in new if row["procedure_code"]}),
-        )
-        return Inserted({row["event_id"] for row in new}, stored, await self._unregistered(rows))
+        return Inserted({row["event_id"] for row in new}, stored, await self._reference(rows, new))
 
-    async def _unregistered(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, set[str]]:
-        """Per reference field, the rows' codes that name no registered unit or procedure."""
+    async def _reference(
+        self, rows: Sequence[tuple[Any, ...]], new: Sequence[Mapping[str, Any]]
+    ) -> dict[str, set[str]]:
+        """Per reference field, one look-up of the rows' codes: those never seen before in
+        the events stored (``new``) become unregistered units and procedures, and the answer
+        names every code of the rows that is not registered (``Inserted.unregistered``)."""
+        now = utcnow()
         out: dict[str, set[str]] = {}
         models: tuple[type[Unit] | type[Procedure], ...] = (Unit, Procedure)
         for name, model in zip(REFERENCE_FIELDS, models, strict=True):
             at = spec.EVENT_NAMES.index(name)
             codes = sorted({row[at] for row in rows if row[at] is not None})
-            registered: set[str] = set()
+            known: dict[str, bool] = {}
             for part in chunks(codes, IN_CHUNK):
                 found = await self.session.execute(
-                    select(model.code).where(model.code.in_(part), model.registered.is_(True))
+                    select(model.code, model.registered).where(model.code.in_(part))
                 )
-                registered.update(found.scalars())
-            out[name] = set(codes) - registered
+                known.update({code: bool(registered) for code, registered in found})
+            missing = sorted({row[name] for row in new if row[name] is not None} - known.keys())
+            for part in chunks(missing, IN_CHUNK):
+                await self.session.execute(
+                    sqlite_insert(model).on_conflict_do_nothing(index_elements=["code"]),
+                    [
+                        {"code": c, "registered": False, "created_at": now, "updated_at": now}
+                        for c in part
+                    ],
+                )
+            out[name] = {c for c in codes if not known.get(c, False)}
         return out
-
-    async def _register_reference(self, units: Sequence[str], procedures: Sequence[str]) -> None:
-        """Codes never seen before become unregistered units and procedures."""
-        now = utcnow()
-        for model, codes in ((Unit, units), (Procedure, procedures)):
-            for part in chunks(list(codes), IN_CHUNK):
-                existing = set(
-                    (
-                        await self.session.execute(select(model.code).where(model.code.in_(part)))
-                    ).scalars()
-                )
-                missing = [c for c in part if c not in existing]
-                if missing:
-                    await self.session.execute(
-                        sqlite_insert(model).on_conflict_do_nothing(index_elements=["code"]),
-                        [
-                            {"code": c, "registered": False, "created_at": now, "updated_at": now}
-                            for c in missing
-                        ],
-                    )
 
     async def load_states(self, codes: Sequence[str]) -> dict[str, DossierState]:
         out: dict[str, DossierState] = {}
