@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app.auth import audit
+from app.auth import audit, service
 from app.db import Database
 from tests.conftest import ADMIN_TOKEN
 from tests.metrics_helpers import dossier, push, put_unit
@@ -53,6 +54,53 @@ async def test_key_changes_are_recorded_with_actor_and_request_id_and_no_secret(
     assert first["details"]["scopes"] == ["read"]
     listing = (await client.get(AUDIT, headers=admin)).text
     assert key["key"] not in listing and ADMIN_TOKEN not in listing
+
+
+async def revoked_at(client: httpx.AsyncClient, admin: dict[str, str], key_id: str) -> Any:
+    keys = (await client.get(KEYS, params={"include_revoked": "true"}, headers=admin)).json()
+    return next(k["revoked_at"] for k in keys["keys"] if k["id"] == key_id)
+
+
+async def test_revoking_a_revoked_key_is_204_and_records_nothing_more(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    key = (
+        await client.post(KEYS, json={"name": "twice", "scopes": ["read"]}, headers=admin)
+    ).json()
+    first = await client.delete(f"{KEYS}/{key['id']}", headers=admin)
+    when = await revoked_at(client, admin, key["id"])
+    again = await client.delete(f"{KEYS}/{key['id']}", headers=admin)
+    unknown = await client.delete(f"{KEYS}/no-such-key", headers=admin)
+    assert (first.status_code, again.status_code, unknown.status_code) == (204, 204, 404)
+    assert when is not None and await revoked_at(client, admin, key["id"]) == when
+    actions = [
+        (e["action"], e["target"])
+        for e in await entries(client, admin, action="api_key.*")
+        if e["target"] in (key["id"], "no-such-key")
+    ]
+    assert actions == [("api_key.revoke", key["id"]), ("api_key.create", key["id"])]
+
+
+async def test_of_two_overlapping_revocations_only_the_first_revokes(
+    client: httpx.AsyncClient, admin: dict[str, str], db: Database
+) -> None:
+    """The second transaction starts before the first commits: it must not see the key as
+    live (and record a second ``api_key.revoke``) once the first has revoked it."""
+    key = (
+        await client.post(KEYS, json={"name": "raced", "scopes": ["read"]}, headers=admin)
+    ).json()
+    async with db.sessionmaker() as first, db.sessionmaker() as second:
+        await first.begin()
+        await second.begin()
+        answered = await service.revoke(session=first, key_id=key["id"])
+        late = asyncio.create_task(service.revoke(session=second, key_id=key["id"]))
+        await asyncio.sleep(0.3)  # the second waits for the first's lock
+        await first.commit()
+        overlapping = await late
+        await second.commit()
+    assert answered is not None and overlapping is not None
+    assert (answered[1], overlapping[1]) == (True, False)
+    assert overlapping[0].revoked_at == answered[0].revoked_at
 
 
 async def test_reference_changes_are_recorded_and_a_refused_change_is_not(

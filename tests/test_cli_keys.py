@@ -216,3 +216,26 @@ async def test_revoking_an_already_revoked_key_from_the_cli_records_nothing_more
         assert (await run_cli(database_url, ["api-key", "revoke", key_id])).exit_code == 0
     items = await _audited(client, admin, key_id)
     assert [e["action"] for e in items] == ["api_key.revoke", "api_key.create"]
+
+
+async def test_the_cli_and_the_admin_route_agree_on_a_key_revoked_by_the_other(
+    database_url: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    by_http = await _created_id(database_url, "revoked-over-http")
+    by_cli = await _created_id(database_url, "revoked-from-the-cli")
+    assert (
+        await client.delete(f"/api/v1/admin/api-keys/{by_http}", headers=admin)
+    ).status_code == 204
+    again_from_cli = await run_cli(database_url, ["api-key", "revoke", by_http])
+    assert (again_from_cli.exit_code, "already revoked" in again_from_cli.stderr) == (0, True)
+    assert (await run_cli(database_url, ["api-key", "revoke", by_cli])).exit_code == 0
+    again_over_http = await client.delete(f"/api/v1/admin/api-keys/{by_cli}", headers=admin)
+    assert again_over_http.status_code == 204
+    kinds = {
+        key_id: [(e["action"], e["actor"]["kind"]) for e in await _audited(client, admin, key_id)]
+        for key_id in (by_http, by_cli)
+    }
+    assert kinds == {
+        by_http: [("api_key.revoke", "admin_token"), ("api_key.create", "cli")],
+        by_cli: [("api_key.revoke", "cli"), ("api_key.create", "cli")],
+    }

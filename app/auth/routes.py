@@ -115,14 +115,18 @@ async def rotate_key(
     "/{key_id}",
     status_code=204,
     summary="Revoke an API key",
-    description="Revocation takes effect at once, on every worker.",
+    description="Revocation takes effect at once, on every worker. Revoking a key that is "
+    "already revoked is 204 too and changes nothing: its `revoked_at` stays and no second "
+    "`api_key.revoke` entry is recorded (as `onestop api-key revoke`). An unknown id is 404.",
     responses={**AUTH_RESPONSES, **responses(NotFound)},
 )
 async def revoke_key(request: Request, key_id: str, session: AsyncSession = SessionDep) -> Response:
-    key = await service.revoke(session=session, key_id=key_id)
-    if key is None:
+    revoked = await service.revoke(session=session, key_id=key_id)
+    if revoked is None:
         raise NotFound(f"no API key with id '{key_id}'")
-    audit.record(session, request, "api_key.revoke", target=key_id, details={"name": key.name})
+    key, now = revoked
+    if now:
+        audit.record(session, request, "api_key.revoke", target=key.id, details={"name": key.name})
     return Response(status_code=204)
 
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.keys import Scope, hash_secret, new_secret, visible_prefix
@@ -80,13 +80,22 @@ async def list_all(*, session: AsyncSession, include_revoked: bool = False) -> l
     return list((await session.execute(stmt)).scalars())
 
 
-async def revoke(*, session: AsyncSession, key_id: str) -> ApiKey | None:
-    key = await session.get(ApiKey, key_id)
-    if key is None:
-        return None
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-    return key
+async def revoke(*, session: AsyncSession, key_id: str) -> tuple[ApiKey, bool] | None:
+    """Revoke a key: the key and whether this call revoked it (None: no such key).
+
+    A key revoked before is left as it was (its ``revoked_at`` stays) and answers False, so
+    the caller records ``api_key.revoke`` only for the revocation itself. One conditional
+    UPDATE decides it, so of two concurrent revocations exactly one answers True."""
+    changed = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .returning(ApiKey.id)
+        .execution_options(synchronize_session=False)
+    )
+    revoked = changed.scalar_one_or_none() is not None
+    key = await session.get(ApiKey, key_id, populate_existing=True)
+    return None if key is None else (key, revoked)
 
 
 async def rotate(

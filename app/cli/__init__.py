@@ -377,12 +377,14 @@ def key_revoke(
             matches = exact or [k for k in keys if k.id.startswith(key_id)]
             if len(matches) != 1:
                 return matches, None, False
-            already = matches[0].revoked_at is not None
-            key = await service.revoke(session=session, key_id=matches[0].id)
-            if key is not None and not already:  # a key revoked before: nothing changes
+            revoked = await service.revoke(session=session, key_id=matches[0].id)
+            if revoked is None:  # gone since the listing: answer as for an unknown id
+                return [], None, False
+            key, now = revoked
+            if now:  # a key revoked before: nothing changes, nothing is recorded
                 details = {"name": key.name}
                 audit.record_cli(session, "api_key.revoke", target=key.id, details=details)
-            return matches, key, already
+            return matches, key, not now
 
     matches, key, already = _with_database(settings, work)
     if not matches:
