@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
-    String,
     and_,
     case,
     cast,
@@ -56,6 +55,7 @@ from app.metrics.rollups import (
 )
 from app.reference.models import Unit
 from app.reference.workdays import working_days_join
+from app.storage.sql import int_list
 
 
 class Period(StrEnum):
@@ -873,34 +873,35 @@ async def _rollup_histogram(
     net: bool = False,
 ) -> None:
     """The processing-day histogram per (group, bucket) from ``metric_rollup_days`` (with
-    ``net``: the net one, from ``metric_rollup_net_days``)."""
+    ``net``: the net one, from ``metric_rollup_net_days``).
+
+    Each (group, bucket) comes back as one row with two lists, the working days and the
+    counts of its rollup rows, summed here: a quarter by unit is ~17,000 rollup rows in
+    ~7,000 cells, and reading them as rows, or summing them in the database first, cost more
+    than the lists (docs/performance.md, "Read side"). One statement per histogram: the two
+    in one ``UNION ALL`` were planned in parallel, and gathering the workers' lists cost
+    more than the second round trip."""
     target = rollup_net_days if net else rollup_days
     keys = [target.c.unit_code] if by_unit else []
     bucket = bucket_number_sql(target.c.day, period)
     grouping = [*keys, bucket] if period is not Period.none else keys
-    cells = (
-        select(*keys, bucket.label("bucket"), target.c.days, func.sum(target.c.n).label("n"))
-        .where(*_rollup_where(target, scope, first, last, period))
-        .group_by(*grouping, target.c.days)
-        .having(func.sum(target.c.n) != 0)
-        .subquery()
+    stmt = select(*keys, bucket, int_list(target.c.days), int_list(target.c.n)).where(
+        *_rollup_where(target, scope, first, last, period)
     )
-    # One row per (group, bucket), its histogram as "days:n,days:n…": a month by unit is
-    # ~6,000 (unit, days) cells, and reading them as rows cost more than the query
-    # (docs/performance.md, "Read side").
-    pair = cast(cells.c.days, String) + ":" + cast(cells.c.n, String)
-    outer_keys = [cells.c.unit_code] if by_unit else []
-    stmt = select(*outer_keys, cells.c.bucket, func.aggregate_strings(pair, ",")).group_by(
-        *outer_keys, cells.c.bucket
-    )
+    if grouping:
+        stmt = stmt.group_by(*grouping)
     histograms = out.processing_days_net if net else out.processing_days
     for row in (await session.execute(stmt)).all():
         g = row[0] if by_unit else None
-        b, text = row[-2], row[-1]
-        histogram = histograms.setdefault((g, int(b)), {})
-        for cell in text.split(","):
-            days, n = cell.split(":")
-            histogram[int(days)] = int(n)
+        b, days, counts = row[-3:]
+        if days is None:  # an aggregate over no rows at all
+            continue
+        histogram: dict[int, int] = {}
+        for d, n in zip(days, counts, strict=True):
+            histogram[d] = histogram.get(d, 0) + n
+        cells = {d: n for d, n in histogram.items() if n}  # a cell moved in and out again
+        if cells:
+            histograms[(g, int(b))] = cells
 
 
 async def _backlog_from_rollups(

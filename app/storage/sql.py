@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Date, Table, func, select, text
+from sqlalchemy import Date, String, Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import TypeDecorator
 
 
 class month_start(GenericFunction[Any]):
@@ -37,6 +38,39 @@ class latest(GenericFunction[Any]):
 
     type = Date()
     inherit_cache = True
+
+
+class IntList(TypeDecorator[list[int]]):
+    """A list of integers as an aggregate returns it: PostgreSQL's array (a list already),
+    SQLite's comma-separated text (split here)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> list[int] | None:
+        if value is None or isinstance(value, list):
+            return value
+        return [int(v) for v in value.split(",")]
+
+
+class int_list(GenericFunction[list[int]]):
+    """The integers of a group as a list (an aggregate): ``array_agg`` on PostgreSQL,
+    ``group_concat`` on SQLite. Two of them in one ``SELECT`` list their groups' rows in the
+    same order (each aggregate of a group is fed the same rows, one after the other), so
+    their lists pair up element by element."""
+
+    type = IntList()
+    inherit_cache = True
+
+
+@compiles(int_list, "postgresql")
+def _pg_int_list(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"array_agg({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(int_list, "sqlite")
+def _sqlite_int_list(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(month_start, "postgresql")
