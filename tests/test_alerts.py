@@ -19,10 +19,11 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from standardwebhooks.webhooks import Webhook
 
 from app.alerts import crypto, delivery
+from app.alerts import service as alert_service
 from app.alerts.service import SCHEDULER_LOCK, scan
 from app.alerts.worker import AlertWorker
 from app.db import Database
@@ -410,6 +411,50 @@ async def test_a_scan_skips_its_round_while_another_scheduler_holds_the_lock(
         while_held = await scan(db, db.settings, now=MONDAY_9)
     after = await scan(db, db.settings, now=MONDAY_9)
     assert (while_held.ran, after.ran) == (False, True)
+
+
+async def analyze_counts(db: Database) -> dict[str, int]:
+    """How many times ``alert_scopes`` and ``alerts`` were ANALYZEd by hand (autovacuum's
+    runs are counted apart, in ``autoanalyze_count``)."""
+    async with db.engine.connect() as conn:
+        await conn.execute(select(func.pg_stat_clear_snapshot()))
+        rows = await conn.execute(
+            text(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables "
+                "WHERE relname IN ('alert_scopes', 'alerts')"
+            )
+        )
+        return {name: count for name, count in rows.all()}
+
+
+async def test_a_scan_that_writes_more_than_the_threshold_analyzes_what_it_wrote(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("refresh_statistics is a no-op on SQLite: there is nothing to observe")
+    monkeypatch.setattr(alert_service, "ANALYZE_AFTER_ROWS", 3)
+    await put_units(client, admin)  # 4 units: a subscription without a unit covers them all
+    overdue = "2026-11-20T17:00:00+07:00"
+    await push(client, ingest_headers, *(received(f"BIG-{i}", "H40.31", overdue) for i in range(4)))
+    await subscribe(client, admin, url="http://127.0.0.1:9/hook", events=["dossier.overdue"])
+    before = await analyze_counts(db)
+    large = await scan(db, db.settings, now=MONDAY_9)  # 4 scope rows, 4 alerts: over 3 each
+    after_large = await analyze_counts(db)
+    unit = {"name": "Huyện Ba", "level": "district", "parent_code": "H40"}  # one scope row more
+    assert (await client.put("/api/v1/units/H40.33", json=unit, headers=admin)).is_success
+    await push(
+        client, ingest_headers, *(received(f"SMALL-{i}", "H40.32", overdue) for i in range(3))
+    )
+    small = await scan(db, db.settings, now=MONDAY_9)  # 1 scope row, 3 alerts: not over 3
+    after_small = await analyze_counts(db)
+    assert (large.created, small.created) == ({"dossier.overdue": 4}, {"dossier.overdue": 3})
+    assert set(before) == {"alert_scopes", "alerts"}
+    assert after_large == {name: count + 1 for name, count in before.items()}
+    assert after_small == after_large
 
 
 class _Mailbox:
