@@ -238,6 +238,16 @@ async def test_records_that_are_not_objects_are_invalid_without_spoiling_others(
     assert [r["result"] for r in body["results"]] == ["invalid", "invalid", "accepted"]
 
 
+def test_the_record_schema_documents_submitted_components_as_objects() -> None:
+    """TaiLieuNop items are objects with DuocSoHoa (the class once shared the field's name,
+    so the document said an array of nulls and Schemathesis generated only those)."""
+    schemas = create_app(make_settings("sqlite+aiosqlite://")).openapi()["components"]["schemas"]
+    field = schemas["DossierRecord"]["properties"]["TaiLieuNop"]
+    items = next(branch["items"] for branch in field["anyOf"] if branch.get("type") == "array")
+    component = schemas[items["$ref"].rsplit("/", 1)[1]]
+    assert {"DuocSoHoa", "IsDeleted", "DuongDanTaiTepTin"} <= set(component["properties"])
+
+
 async def test_a_body_that_is_not_an_array_gets_a_nonzero_code_and_422(
     client: httpx.AsyncClient, ingest_headers: dict[str, str]
 ) -> None:

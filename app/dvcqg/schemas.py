@@ -78,8 +78,11 @@ class _National(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class TaiLieuNop(_National):
-    """A submitted component."""
+class TaiLieu(_National):
+    """A submitted component (an item of TaiLieuNop).
+
+    Not named ``TaiLieuNop``: in ``DossierRecord``'s body that name is the field, whose default
+    (None) the postponed annotation would resolve to, documenting an array of nulls."""
 
     TepDinhKemId: Code | None = None
     TenTepDinhKem: str | None = None
@@ -132,7 +135,7 @@ class DossierRecord(_National):
     DonViXuLy: str | None = None
     HoSoCoThanhPhanSoHoa: Flag | None = None
     DuocThanhToanTrucTuyen: Code | None = Field(default=None, description="1 or 2: paid online.")
-    TaiLieuNop: list[TaiLieuNop] | None = None
+    TaiLieuNop: list[TaiLieu] | None = None
     DanhSachLePhi: list[LePhi] | None = None
     DanhSachHoSoBoSung: list[HoSoBoSung] | None = None
     DanhSachGiayToKetQua: list[GiayToKetQua] | None = None
