@@ -130,12 +130,29 @@ UNPROCESSABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def not_json(reason: str) -> str:
+    """The message of every body that is not JSON, with the parser's reason."""
+    return f"body is not valid UTF-8 JSON: {reason}"
+
+
 def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     """Field path, message and type; never the raw input (it may be huge or secret)."""
-    return [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
+    return [_clean_error(e) for e in errors]
+
+
+def _clean_error(error: Any) -> dict[str, Any]:
+    loc = list(error.get("loc", ()))
+    if error.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
+        # FastAPI's body that does not parse: loc ["body", <character offset>], which the array
+        # routes' ["body", <item index>] paths would be mistaken for, and "JSON decode error"
+        # with the reason only in ctx. Answer as the routes that parse their own bodies do.
+        reason = (error.get("ctx") or {}).get("error", "unreadable")
+        return {
+            "loc": ["body"],
+            "msg": not_json(f"{reason} at character {loc[1]}"),
+            "type": "json_invalid",
+        }
+    return {"loc": loc, "msg": error.get("msg", ""), "type": error.get("type", "")}
 
 
 def _is_unavailable(exc: BaseException) -> bool:
@@ -211,7 +228,7 @@ def install_handlers(app: FastAPI, on_denied: DeniedHook | None = None) -> None:
         if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
             # FastAPI answers 400 to a body it cannot decode (not UTF-8, nested too deep);
             # answer like any other bad JSON body.
-            error = {"loc": ["body"], "msg": "body is not valid UTF-8 JSON", "type": "json_invalid"}
+            error = {"loc": ["body"], "msg": not_json(str(exc.__cause__)), "type": "json_invalid"}
             return JSONResponse({"detail": [error]}, status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(

@@ -24,7 +24,7 @@ from app.dvcqg.schemas import (
     SyncOut,
     SyncTooLargeOut,
 )
-from app.errors import AUTH_RESPONSES, ErrorBody, Unauthorized
+from app.errors import AUTH_RESPONSES, ErrorBody, Unauthorized, not_json
 
 router = APIRouter(prefix="/api/v1/dvcqg", tags=["national format (DVCQG)"])
 # The path a provincial sync proxy serves (Hà Giang's client calls
@@ -115,7 +115,7 @@ async def _body(request: Request) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        message = f"body is not valid UTF-8 JSON: {exc.msg}"
+        message = not_json(exc.msg)
         return _error(422, UNREADABLE, message, detail=[_field(["body"], message, "json_invalid")])
 
 

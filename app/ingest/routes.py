@@ -19,6 +19,7 @@ from app.errors import (
     Conflict,
     PayloadTooLarge,
     Unprocessable,
+    not_json,
     responses,
 )
 from app.ingest import service
@@ -48,7 +49,7 @@ async def read_json(request: Request) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise Unprocessable(f"body is not valid UTF-8 JSON: {exc.msg}", ["body"]) from None
+        raise Unprocessable(not_json(exc.msg), ["body"]) from None
 
 
 async def validation_context(db: Database, principal: Principal) -> ValidationContext:
