@@ -130,6 +130,16 @@ UNPROCESSABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+class FieldRuleError(ValueError):
+    """A rule over several fields, raised by a model validator, reported at ``field``: pydantic
+    puts a model validator's error at the model itself (``["body"]``, or ``[]`` in a batch
+    item), which names no field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def not_json(reason: str) -> str:
     """The message of every body that is not JSON, with the parser's reason."""
     return f"body is not valid UTF-8 JSON: {reason}"
@@ -152,6 +162,9 @@ def _clean_error(error: Any) -> dict[str, Any]:
             "msg": not_json(f"{reason} at character {loc[1]}"),
             "type": "json_invalid",
         }
+    rule = (error.get("ctx") or {}).get("error")
+    if isinstance(rule, FieldRuleError):
+        return {"loc": [*loc, rule.field], "msg": str(rule), "type": "value_error"}
     return {"loc": loc, "msg": error.get("msg", ""), "type": error.get("type", "")}
 
 

@@ -131,7 +131,7 @@ async def test_subscription_lifecycle(
         ({"url": "https://h.example/a"}, ["body", "events"]),
         ({"url": "https://h.example/a", "events": ["dossier.late"]}, ["body", "events", 0]),
         ({"url": "ftp://h.example/a", "events": ["dossier.overdue"]}, ["body", "url"]),
-        ({"events": ["dossier.overdue"]}, ["body"]),
+        ({"events": ["dossier.overdue"]}, ["body", "url"]),  # a rule over fields names its field
         (
             {"url": "https://h.example/a", "events": ["digest.daily"], "digest_time": "7:30"},
             ["body", "digest_time"],
@@ -149,6 +149,10 @@ async def test_subscription_lifecycle(
             ["body", "secret"],
         ),
         ({"url": "http://h.example:99999/a", "events": ["dossier.overdue"]}, ["body", "url"]),
+        (
+            {"url": "https://h.example/a", "events": ["dossier.overdue"], "emails": ["a@b.vn"]},
+            ["body", "events"],
+        ),
         ({"url": "http://[::1/a", "events": ["dossier.overdue"]}, ["body", "url"]),
         (
             {"url": "https://h.example/a", "events": ["dossier.overdue"], "unit": "H40\x00"},

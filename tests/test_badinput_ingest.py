@@ -200,9 +200,25 @@ async def test_digitized_over_total_is_422(
 ) -> None:
     body = event(components_total=2, components_digitized=3)
     r = await client.post(SINGLE, json=body, headers=ingest_headers)
-    assert r.status_code == 422
-    assert "components_digitized" in r.json()["detail"][0]["msg"]
+    error = {
+        "loc": ["body", "components_digitized"],
+        "msg": "components_digitized (3) must not exceed components_total (2)",
+        "type": "value_error",
+    }
+    assert (r.status_code, r.json()["detail"]) == (422, [error])
     assert await stored_events(db) == 0
+
+
+async def test_digitized_over_total_in_a_batch_names_the_field_and_keeps_the_neighbour(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], db: Database
+) -> None:
+    bad = event(event_id="bad", components_total=2, components_digitized=3)
+    r = await client.post(
+        BATCH, json={"events": [bad, event(event_id="good")]}, headers=ingest_headers
+    )
+    assert [item["result"] for item in r.json()["results"]] == ["invalid", "accepted"]
+    assert item_locs(r) == [["components_digitized"]]
+    assert await stored_events(db) == 1
 
 
 @pytest.mark.parametrize(

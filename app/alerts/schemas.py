@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.errors import FieldRuleError
+
 EventType = Literal["dossier.due_soon", "dossier.overdue", "digest.daily"]
 _EMAIL = re.compile(r"^[^@\s<>,;\"\x00-\x1f\x7f]{1,64}@([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -117,9 +119,11 @@ class SubscriptionIn(BaseModel):
     def _targets(self) -> SubscriptionIn:
         dossier_events = {"dossier.due_soon", "dossier.overdue"} & set(self.events)
         if self.url is None and (dossier_events or not self.emails):
-            raise ValueError("url is required (only a digest.daily can go by email alone)")
+            raise FieldRuleError(
+                "url", "url is required (only a digest.daily can go by email alone)"
+            )
         if self.emails and "digest.daily" not in self.events:
-            raise ValueError("emails receive digest.daily only: add it to events")
+            raise FieldRuleError("events", "emails receive digest.daily only: add it to events")
         return self
 
 

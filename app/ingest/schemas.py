@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from app.dossiers.fold import Channel, FoldEvent, Status
+from app.errors import FieldRuleError
 
 # Codes are printable text: no control characters (PostgreSQL cannot store NUL in text).
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
@@ -151,7 +152,11 @@ class EventIn(BaseModel):
             and self.components_total is not None
             and self.components_digitized > self.components_total
         ):
-            raise ValueError("components_digitized must not exceed components_total")
+            raise FieldRuleError(
+                "components_digitized",
+                f"components_digitized ({self.components_digitized}) must not exceed "
+                f"components_total ({self.components_total})",
+            )
         return self
 
     def canonical(self) -> dict[str, Any]:
