@@ -522,7 +522,8 @@ async def test_a_whole_year_is_read_from_its_year_rows(
     db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
 ) -> None:
     """Without the month and day rows of 2023, its intake and resolution figures are still
-    those of the dossiers (the backlog's running totals read month and day rows only)."""
+    those of the dossiers (the backlog at its end adds up the years before it from their year
+    rows, and its own months from their month rows)."""
     await push_shuffled(client, ingest_headers, history(27, 100, **TWO_YEARS), seed=28)
     async with db.sessionmaker() as session, session.begin():
         for target in (rollups.rollups, rollups.rollup_days, rollups.rollup_net_days):
@@ -545,6 +546,35 @@ async def test_a_whole_year_is_read_from_its_year_rows(
             }
         assert summed[0] == summed[1], period
         assert summed[1]["counts"] and summed[1]["processing_days"]
+
+
+async def test_the_backlog_carries_the_years_before_from_their_year_rows(
+    db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
+) -> None:
+    """Without the month and day rows of 2023, the backlog at the ends of 2024's buckets (and
+    every other figure of 2024) is still that of the dossiers: the dossiers that entered and
+    left it in 2023 are read from 2023's year rows."""
+    await push_shuffled(client, ingest_headers, history(31, 150, **TWO_YEARS), seed=32)
+    async with db.sessionmaker() as session, session.begin():
+        for target in (rollups.rollups, rollups.rollup_days, rollups.rollup_net_days):
+            await session.execute(
+                delete(target).where(
+                    target.c.span != rollups.YEAR,
+                    target.c.day >= date(2023, 1, 1),
+                    target.c.day <= date(2023, 12, 31),
+                )
+            )
+    for first, last in (
+        (date(2024, 1, 1), date(2024, 6, 30)),
+        (date(2024, 2, 10), date(2024, 9, 20)),
+    ):
+        for period in (Period.none, Period.quarter):
+            for group_by in (GroupBy.none, GroupBy.unit):
+                fast, slow = await both_ways(db, first, last, period, group_by, Scope(), now=LATER)
+                expected = drop_empty(nonzero(slow))
+                assert drop_empty(nonzero(fast)) == expected, (first, last, period, group_by)
+                backlog = [c.get("in_progress", 0) for c in expected["counts"].values()]
+                assert sum(backlog) > 0, (first, last, period, group_by)
 
 
 async def test_months_and_quarters_of_a_year_keep_their_own_figures(

@@ -913,19 +913,29 @@ async def _backlog_from_rollups(
     names: Sequence[str],
 ) -> None:
     """The backlog at the end of each closed bucket, as running totals of the rollups'
-    backlog entries and exits over every day before it (``rollups.BACKLOG_SUMS``): whole
-    months from the month rows, the last bucket's unfinished month from the day rows. Each
-    row is summed into the first bucket it precedes; the totals then run over the buckets."""
+    backlog entries and exits over every day before it (``rollups.BACKLOG_SUMS``): the years
+    before the first bucket's from the year rows, the months since from the month rows, the
+    last bucket's unfinished month from the day rows (so a longer history adds a row per
+    unit and year, not twelve). Each row is summed into the first bucket it precedes (a
+    year row: bucket 0, which its whole year precedes); the totals then run over the
+    buckets."""
     if not buckets:
         return
     last = buckets[-1].last
     month = last.replace(day=1)
+    years_end = date(buckets[0].first.year, 1, 1)
+    day = rollups.c.day
+    earlier = [
+        and_(rollups.c.span == YEAR, day < years_end),
+        and_(rollups.c.span == MONTH, day >= years_end),
+    ]
     if _next_month(last) == last + timedelta(days=1):  # ``last`` ends its month
-        where = and_(rollups.c.span == MONTH, rollups.c.day <= month)
+        where = or_(earlier[0], and_(earlier[1], day <= month))
     else:
         where = or_(
-            and_(rollups.c.span == MONTH, rollups.c.day < month),
-            and_(rollups.c.span == DAY, rollups.c.day >= month, rollups.c.day <= last),
+            earlier[0],
+            and_(earlier[1], day < month),
+            and_(rollups.c.span == DAY, day >= month, day <= last),
         )
     index = case(*((rollups.c.day <= b.last, k) for k, b in enumerate(buckets)), else_=len(buckets))
     keys = [rollups.c.unit_code] if group_by is GroupBy.unit else []
