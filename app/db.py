@@ -3,9 +3,11 @@ transaction. The declarative base and column types live in ``app/tables.py``."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,6 +49,27 @@ class Database:
         """Held around a write transaction on a session of ``sessionmaker``."""
         return self.storage.write_guard()
 
+    @contextlib.asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A request's read session: it reads nothing it wrote itself, so its statements may
+        run on spare connections beside it (``run_in_lanes``)."""
+        async with self.read_sessionmaker() as session:
+            if self.storage.read_lanes > 1:
+                session.info[_LANES] = ReadLanes(self.storage.read_lanes, self.spare_read_session)
+            yield session
+
+    async def spare_read_session(self) -> AsyncSession | None:
+        """A read session with its connection taken, if the read pool has one to spare now;
+        None otherwise. Never waits for a connection: a request that holds one and waited for
+        another could wait on requests doing the same."""
+        pool: Any = self.read_engine.sync_engine.pool
+        capacity = pool.size() + max(getattr(pool, "_max_overflow", 0), 0)
+        if pool.checkedout() >= capacity:
+            return None
+        session = self.read_sessionmaker()
+        await session.connection()  # checked out before any other request can take it
+        return session
+
     async def dispose(self) -> None:
         await self.storage.dispose()
         await self.engine.dispose()
@@ -76,8 +99,64 @@ async def _session(db: Database = Depends(get_database)) -> AsyncIterator[AsyncS
 
 
 async def _read_session(db: Database = Depends(get_database)) -> AsyncIterator[AsyncSession]:
-    async with db.read_sessionmaker() as session:
+    async with db.read_session() as session:
         yield session
+
+
+# --- a request's statements on several connections at once ----------------------------------
+
+_LANES = "onestop.read_lanes"
+
+
+@dataclass(frozen=True)
+class ReadLanes:
+    """How a read request's session may run statements beside itself: up to ``count``
+    connections in all, the others from ``spare`` (None when the pool has none to spare)."""
+
+    count: int
+    spare: Callable[[], Awaitable[AsyncSession | None]]
+
+
+Job = Callable[[AsyncSession], Awaitable[None]]
+
+
+async def run_in_lanes(session: AsyncSession, jobs: Sequence[Job]) -> None:
+    """Run ``jobs`` (each one or two statements and the reading of their answers), each on
+    ``session`` or on a spare read session beside it, each lane taking the next job when it is
+    done with one; in order on ``session`` alone when it is not a request's read session
+    (which sets ``ReadLanes`` in its ``info``: a session with writes of its own must read them
+    on itself) or the pool has no connection to spare.
+
+    The statements of a read session already each see the commits made before they start
+    (READ COMMITTED), so running them on other connections changes no answer's consistency."""
+    lanes: ReadLanes | None = session.info.get(_LANES)
+    extra: list[AsyncSession] = []
+    try:
+        for _ in range(min(lanes.count if lanes else 1, len(jobs)) - 1):
+            assert lanes is not None
+            spare = await lanes.spare()
+            if spare is None:
+                break
+            extra.append(spare)
+        if not extra:
+            for job in jobs:
+                await job(session)
+            return
+        queue = list(jobs)
+
+        async def lane(on: AsyncSession) -> None:
+            while queue:
+                await queue.pop(0)(on)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for on in (session, *extra):
+                    group.create_task(lane(on))
+        except BaseExceptionGroup as failed:  # the first failure, as the sequential run raises
+            raise failed.exceptions[0] from None
+    finally:
+        for spare in extra:
+            await spare.close()
 
 
 SessionDep = Depends(_session, scope="function")

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db import UTCDateTime
+from app.db import Job, UTCDateTime, run_in_lanes
 from app.dossiers.models import Dossier as D
 from app.metrics.formulas import (
     COUNTS,
@@ -413,44 +414,133 @@ async def run_plan(
     period: Period,
     group_by: GroupBy,
 ) -> Aggregate:
-    """Run each step of ``the_plan`` (at most four statements), into one ``Aggregate``."""
+    """Run each step of ``the_plan`` (a statement or two each), into one ``Aggregate``: on a
+    request's read session, on two connections at once (``app.db.run_in_lanes``), the
+    histograms first (the longest)."""
     out = Aggregate()
     if not buckets:
         return out
     first, last = buckets[0].first, buckets[-1].last
     group = GROUP_COLUMNS.get(group_by)
+    by_unit = group is not None
+    first_jobs: list[Job] = []  # the histograms
+    jobs: list[Job] = []
     for step in the_plan.steps:
         counts = [n for n in step.fields if n in COUNTS]
         if step.source is Source.rollups:
             lateness = LATENESS in step.fields
-            await _rollup_sums(
-                session, out, scope, first, last, period, group is not None, counts, lateness
+            jobs.append(
+                partial(
+                    _rollup_sums,
+                    out=out,
+                    scope=scope,
+                    first=first,
+                    last=last,
+                    period=period,
+                    by_unit=by_unit,
+                    names=counts,
+                    lateness_days=lateness,
+                )
             )
         elif step.source is Source.rollup_histogram:
             for net in (False, True):
                 if (NET_HISTOGRAM if net else HISTOGRAM) in step.fields:
-                    by_unit = group is not None
-                    await _rollup_histogram(
-                        session, out, scope, first, last, period, by_unit, net=net
+                    first_jobs.append(
+                        partial(
+                            _rollup_histogram,
+                            out=out,
+                            scope=scope,
+                            first=first,
+                            last=last,
+                            period=period,
+                            by_unit=by_unit,
+                            net=net,
+                        )
                     )
         elif step.source is Source.backlog_totals:
-            await _backlog_from_rollups(session, out, scope, step.buckets, group_by, counts)
+            jobs.append(
+                partial(
+                    _backlog_from_rollups,
+                    out=out,
+                    scope=scope,
+                    buckets=step.buckets,
+                    group_by=group_by,
+                    names=counts,
+                )
+            )
         elif step.source is Source.dossiers:
-            await _dossier_counts(session, out, scope, first, last, period, group, step)
+            jobs.append(
+                partial(
+                    _dossier_counts,
+                    out=out,
+                    scope=scope,
+                    first=first,
+                    last=last,
+                    period=period,
+                    group=group,
+                    step=step,
+                )
+            )
         elif step.source is Source.resolved_later:
-            await _resolved_later_counts(session, out, scope, period, group, step)
+            jobs.append(
+                partial(
+                    _resolved_later_counts,
+                    out=out,
+                    scope=scope,
+                    period=period,
+                    group=group,
+                    step=step,
+                )
+            )
         elif step.source is Source.dossier_working_days:
-            if LATENESS in step.fields:
-                await _lateness(session, out, scope, first, last, period, group)
-            if HISTOGRAM in step.fields:
-                await _histogram(session, out, scope, first, last, period, group)
+            for name, read in ((LATENESS, _lateness), (HISTOGRAM, _histogram)):
+                if name in step.fields:
+                    first_jobs.append(
+                        partial(
+                            read,
+                            out=out,
+                            scope=scope,
+                            first=first,
+                            last=last,
+                            period=period,
+                            group=group,
+                        )
+                    )
             if NET_HISTOGRAM in step.fields:
-                await _net_histogram(session, out, scope, first, last, period, group)
+                first_jobs.append(
+                    partial(
+                        _net_histogram,
+                        out=out,
+                        scope=scope,
+                        first=first,
+                        last=last,
+                        period=period,
+                        group=group,
+                    )
+                )
         elif len(step.buckets) > 1:
-            await _backlog_by_bucket_index(session, out, scope, step.buckets, group, counts)
+            jobs.append(
+                partial(
+                    _backlog_by_bucket_index,
+                    out=out,
+                    scope=scope,
+                    buckets=step.buckets,
+                    group=group,
+                    names=counts,
+                )
+            )
         else:
-            keys = [group] if group is not None else []
-            await _backlog_one_bucket(session, out, scope, step.buckets[0], keys, counts)
+            jobs.append(
+                partial(
+                    _backlog_one_bucket,
+                    out=out,
+                    scope=scope,
+                    bucket=step.buckets[0],
+                    keys=[group] if group is not None else [],
+                    names=counts,
+                )
+            )
+    await run_in_lanes(session, [*first_jobs, *jobs])
     if group_by is GroupBy.unit and scope.rows is not None:
         return out.regroup(scope.rows)  # lineage, validity, subtrees: the listed units' rows
     return out

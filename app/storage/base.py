@@ -99,6 +99,11 @@ class Storage(Protocol):
     """One database, as the write path and a few SQL builders see it."""
 
     name: str  # the SQLAlchemy dialect name, for messages and tests
+    # How many connections one read request may run its statements on at once
+    # (``app.db.run_in_lanes``): PostgreSQL runs each on a backend of its own, on another core
+    # while the worker reads the answers that came first; SQLite reads in the worker's threads
+    # of one file, and its engine may hand two sessions the same connection: one.
+    read_lanes: int
 
     def write(self) -> AbstractAsyncContextManager[WriteTx]:
         """A write transaction (raises ``RetryableConflict`` when it should be run again)."""

@@ -219,6 +219,7 @@ class SqliteTx:
 
 class SqliteStorage:
     name = NAME
+    read_lanes = 1
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
