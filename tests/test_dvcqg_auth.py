@@ -203,3 +203,15 @@ async def test_a_route_refuses_an_envelope_for_the_other_service(
         ["service"],
     )
     assert await stored_events(db) == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/dvcqg", "/api/v1/dvcqg/dossiers"])
+async def test_a_huge_service_name_is_refused_without_being_echoed(
+    client: httpx.AsyncClient, ingest_headers: dict[str, str], path: str
+) -> None:
+    """Its answer quotes 40 characters of it, not 200,000 twice (message and detail)."""
+    body = {"service": "X" * 200_000, "data": []}
+    r = await client.post(path, json=body, headers=ingest_headers)
+    assert (r.status_code, r.json()["detail"][0]["loc"]) == (422, ["service"])
+    assert len(r.content) < 1_000
+    assert "'XXXXXXXXXX" in r.json()["message"]

@@ -218,7 +218,7 @@ def _integer(value: Any, loc: Loc, reader: RecordReader) -> int | None:
         return int(value)
     if isinstance(value, str) and _INTEGER.match(value.strip()):
         return int(value.strip())
-    reader.problem(loc, f"expected a number code, got {_show(value)}", "int_parsing")
+    reader.problem(loc, f"expected a number code, got {show(value)}", "int_parsing")
     return None
 
 
@@ -237,7 +237,7 @@ def _instant(value: Any, loc: Loc, zone: ZoneInfo, reader: RecordReader) -> date
     if not _TIMESTAMP.match(text):
         reader.problem(
             loc,
-            f"expected yyyyMMddHHmmss (14 digits, local time), got {_show(text)}",
+            f"expected yyyyMMddHHmmss (14 digits, local time), got {show(text)}",
             "datetime_parsing",
         )
         return None
@@ -247,10 +247,10 @@ def _instant(value: Any, loc: Loc, zone: ZoneInfo, reader: RecordReader) -> date
             int(text[8:10]), int(text[10:12]), int(text[12:14]),
         )  # fmt: skip
     except ValueError:
-        reader.problem(loc, f"not a calendar date and time: {_show(text)}", "datetime_parsing")
+        reader.problem(loc, f"not a calendar date and time: {show(text)}", "datetime_parsing")
         return None
     if local.year < 1990:
-        reader.problem(loc, f"timestamp before 1990: {_show(text)}", "datetime_parsing")
+        reader.problem(loc, f"timestamp before 1990: {show(text)}", "datetime_parsing")
         return None
     return local.replace(tzinfo=zone)
 
@@ -288,7 +288,8 @@ def _amount_positive(value: Any) -> bool | None:
     return None
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A sent value as an answer quotes it: its repr, cut at 40 characters (a value may be huge)."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -402,7 +403,7 @@ def read_has_digitized_component(r: RecordReader) -> bool | None:
         return None
     flag = _flag(value)
     if flag is None:
-        r.problem(["HoSoCoThanhPhanSoHoa"], f"unreadable flag {_show(value)}; left out")
+        r.problem(["HoSoCoThanhPhanSoHoa"], f"unreadable flag {show(value)}; left out")
     return flag
 
 
@@ -453,7 +454,7 @@ def read_fee_required(r: RecordReader) -> bool | None:
     for i, item in items:
         positive = _amount_positive(item.get("Gia"))
         if positive is None:
-            r.problem(["DanhSachLePhi", i, "Gia"], f"not an amount: {_show(item.get('Gia'))}")
+            r.problem(["DanhSachLePhi", i, "Gia"], f"not an amount: {show(item.get('Gia'))}")
         required = required or bool(positive)
     return required
 

@@ -12,6 +12,7 @@ from app.auth.deps import Principal
 from app.auth.scope import ingest_units
 from app.db import Database, get_database
 from app.dvcqg import auth, service
+from app.dvcqg.mapping import show
 from app.dvcqg.schemas import (
     DossierRecord,
     Envelope,
@@ -94,7 +95,7 @@ async def _records(request: Request, db: Database, kind: str) -> list[Any] | JSO
         named = body.get("service")
         if isinstance(named, str) and named.strip() and named.strip() != kind:
             message = (
-                f"service {named.strip()!r} is not served here: this route takes {kind} "
+                f"service {show(named.strip())} is not served here: this route takes {kind} "
                 f"(POST /api/v1/dvcqg picks the route by service)"
             )
             return _error(422, UNREADABLE, message, detail=[_field(["service"], message, "enum")])
@@ -286,7 +287,7 @@ async def integration(
             message="Tra cứu thành công: this service keeps no portal catalogue (empty result)",
             result=[],
         )
-    message = f"service must be one of {RECORDS}, {STEPS}, {', '.join(LOOKUPS)}; got {named!r}"
+    message = f"service must be one of {RECORDS}, {STEPS}, {', '.join(LOOKUPS)}; got {show(named)}"
     return _error(422, UNREADABLE, message, detail=[_field(["service"], message, "enum")])
 
 
