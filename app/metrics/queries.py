@@ -169,6 +169,7 @@ class Scope:
     unit_codes: Collection[str] | None = None
     level: str | None = None
     rows: Mapping[str, Sequence[str]] | None = None
+    names: Mapping[str, str | None] | None = None  # the listed units' names, for their rows
 
     def where(self, unit_code: Any = D.unit_code) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []

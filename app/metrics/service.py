@@ -82,7 +82,10 @@ async def scope_of(
         within=access.roots,
     )
     codes = None if resolved.codes is None else tuple(sorted(resolved.codes))
-    return Scope(codes, resolved.level, resolved.rows)
+    names = None
+    if resolved.rows is not None:
+        names = {code: graph.units[code].name for code in resolved.rows}
+    return Scope(codes, resolved.level, resolved.rows, names)
 
 
 COUNT, RATE, LATENESS_MEAN, STATISTIC = range(4)
@@ -130,11 +133,20 @@ def field_values(
 
 
 async def _group_labels(
-    session: AsyncSession, group_by: GroupBy, values: set[str | None]
+    session: AsyncSession,
+    group_by: GroupBy,
+    values: set[str | None],
+    known: Mapping[str, str | None] | None = None,
 ) -> dict[str | None, dict[str, Any]]:
+    """Each group's label columns; ``known``: the units' names already read (the scope's)."""
     codes = [v for v in values if v is not None]
     if group_by is GroupBy.unit:
-        names = dict((await session.execute(select(Unit.code, Unit.name))).all()) if codes else {}
+        if known is not None and all(code in known for code in codes):
+            names: Mapping[str, str | None] = known
+        elif codes:
+            names = dict((await session.execute(select(Unit.code, Unit.name))).all())
+        else:
+            names = {}
         return {v: {"unit_code": v, "unit_name": names.get(v) if v else None} for v in values}
     if group_by is GroupBy.procedure:
         stmt = select(Procedure.code, Procedure.name).where(Procedure.code.in_(codes))
@@ -214,7 +226,7 @@ async def _rows(
         groups = {None}
     elif query.group_by is GroupBy.unit and scope.rows is not None:
         groups = set(scope.rows)  # the units valid in the period (their rows hold lineage)
-    labels = await _group_labels(session, query.group_by, groups)
+    labels = await _group_labels(session, query.group_by, groups, scope.names)
     shape = tuple(fields)
     counts, histograms, lateness = (
         result.counts,
@@ -287,7 +299,7 @@ async def ranking(
         group_by=GroupBy.unit,
         counts=rate.numerator + rate.denominator,
     )
-    names = await _group_labels(session, GroupBy.unit, set(scope.rows or ()))
+    names = await _group_labels(session, GroupBy.unit, set(scope.rows or ()), scope.names)
     scored: list[dict[str, Any]] = []
     for code in sorted(scope.rows or ()):
         totals = dict.fromkeys(rate.numerator + rate.denominator, 0)
