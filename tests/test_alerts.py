@@ -365,6 +365,37 @@ async def test_a_resolved_dossier_never_alerts(
     assert receiver.requests == []
 
 
+async def test_a_due_date_derived_from_the_statutory_duration_is_announced(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    ingest_headers: dict[str, str],
+    worker: AlertWorker,
+    receiver: Receiver,
+) -> None:
+    """A dossier received without ``due_at`` is due when its procedure's statutory duration
+    says (as ``in_progress_overdue`` judges it); one whose procedure has none is never due."""
+    await put_units(client, admin)
+    for code, days in (("P3", 3), ("P-NONE", None)):
+        body = {"name": code, "level": "district", "online_service": "full"}
+        body["duration_working_days"] = days
+        response = await client.put(f"/api/v1/procedures/{code}", json=body, headers=admin)
+        assert response.status_code in (200, 201), response.text
+    at = "2026-11-16T08:00:00+07:00"  # Monday: three working days reach Thursday 19
+    await push(
+        client,
+        ingest_headers,
+        event(dossier="STATUTORY-1", status="received", at=at, unit="H40.31", procedure_code="P3"),
+        event(dossier="NO-DUE-1", status="received", at=at, unit="H40.31", procedure_code="P-NONE"),
+    )
+    sub = await subscribe(client, admin, url=receiver.url, events=["dossier.overdue"])
+    result = await worker.run_once(now=MONDAY_9)
+    assert result.scan is not None and result.scan.created == {"dossier.overdue": 1}
+    [request] = receiver.requests
+    data = verified(sub["secret"], request)["data"]
+    assert data["dossier_code"] == "STATUTORY-1"
+    assert local(data["due_at"]).astimezone(ZONE).date().isoformat() == "2026-11-19"
+
+
 async def test_two_workers_announce_each_dossier_once(
     app: FastAPI,
     client: httpx.AsyncClient,
