@@ -63,7 +63,7 @@ def settle_heap() -> None:
     Python's oldest generation is collected when enough objects survive, and each such
     collection walked all of them: ~100 ms, every few metric answers or ingest batches,
     12 ms per answer on average and most of the p95 of a 500-unit answer (measured,
-    docs/performance.md, "Read side"). Frozen objects are never walked; what requests
+    docs/performance.md, findings 7 and 16). Frozen objects are never walked; what requests
     allocate is collected as before, but the youngest generation is collected after 20,000
     new containers rather than 700: a 500-row metric answer allocates ~10,000 (its rows, their
     histograms), which were walked ~10 times and partly carried into the older generations

@@ -969,7 +969,7 @@ async def _rollup_histogram(
     Each (group, bucket) comes back as one row with two lists, the working days and the
     counts of its rollup rows, summed here: a quarter by unit is ~17,000 rollup rows in
     ~7,000 cells, and reading them as rows, or summing them in the database first, cost more
-    than the lists (docs/performance.md, "Read side"). One statement per histogram: the two
+    than the lists (docs/performance.md, finding 12). One statement per histogram: the two
     in one ``UNION ALL`` were planned in parallel, and gathering the workers' lists cost
     more than the second round trip."""
     target = rollup_net_days if net else rollup_days

@@ -379,7 +379,7 @@ async def _no_reset(_: Any) -> None:
 
 class PostgresStorage:
     name = NAME
-    read_lanes = 2  # the server's two cores (docs/performance.md, "Read side")
+    read_lanes = 2  # the server's two cores (docs/performance.md, finding 13)
 
     def __init__(self, url: str, settings: Settings) -> None:
         self.settings = settings
