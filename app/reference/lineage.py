@@ -19,15 +19,16 @@ dossier received by a unit before it ended stays in its subtree's backlog afterw
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.reference.models import Unit
+from app.reference.models import ReferenceVersion, Unit
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,31 @@ def _walk(starts: Sequence[str], links: Mapping[str, list[str]]) -> list[str]:
     return out
 
 
+# per engine (a worker's database): the token read before the unit table, and the graph read
+_GRAPHS: weakref.WeakKeyDictionary[Any, tuple[int, UnitGraph]] = weakref.WeakKeyDictionary()
+
+
 async def load_graph(session: AsyncSession) -> UnitGraph:
-    """One read of the unit table."""
+    """The unit table as a graph: the one this worker read last, while the table's version
+    token (``ReferenceVersion``, moved by the table's triggers in every transaction that
+    changes a unit) is the one read before it; otherwise one read of the table.
+
+    The token is read first, so a graph is never kept under a token older than the table it
+    was read from (a change committed between the two reads moves the token: the next request
+    reads the table again). A session that changed units itself reads its own new token, not
+    yet committed: random, it is never the token of another state, so a rollback leaves the
+    kept graph unused. The graph is shared by the requests of a worker: read it, never change
+    it (``resolve`` does not)."""
+    token = (
+        await session.execute(
+            select(ReferenceVersion.token).where(ReferenceVersion.name == UNITS_VERSION)
+        )
+    ).scalar_one_or_none()
+    bind: Any = session.bind
+    engine = getattr(bind, "engine", bind)  # an AsyncConnection's engine, or the AsyncEngine
+    kept = _GRAPHS.get(engine)
+    if token is not None and kept is not None and kept[0] == token:
+        return kept[1]
     rows = await session.execute(
         select(
             Unit.code,
@@ -108,7 +132,13 @@ async def load_graph(session: AsyncSession) -> UnitGraph:
             Unit.successor_code,
         )
     )
-    return UnitGraph.of(UnitLife(*row) for row in rows.all())
+    graph = UnitGraph.of(UnitLife(*row) for row in rows.all())
+    if token is not None:  # no token row (it was deleted): read the table every time
+        _GRAPHS[engine] = (token, graph)
+    return graph
+
+
+UNITS_VERSION = "units"  # the ReferenceVersion row of the unit table
 
 
 RowsOf = Literal["unit", "subtree"]

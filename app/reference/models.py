@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.tables import Base, UTCDateTime, utcnow
@@ -60,3 +60,18 @@ class CalendarOverride(Base):
     working: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReferenceVersion(Base):
+    """A token that changes with every change of a reference table (``units``): database
+    triggers (migration 0020) set it to a new random number on each insert, update or delete
+    of one of its rows, in the same transaction, so a reader that finds the token it saw
+    before holds the same table (``app.reference.lineage.load_graph`` keeps the unit graph per
+    worker by it). Random rather than counted: a token seen inside a transaction that rolled
+    back is never given to another state."""
+
+    __tablename__ = "reference_versions"
+    __table_args__ = ({"info": {"filled_by_migrations": True}},)  # the tests keep it
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger)
