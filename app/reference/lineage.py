@@ -53,7 +53,7 @@ class UnitLife:
         return self.valid_during(day, day)
 
 
-@dataclass
+@dataclass(frozen=True)
 class UnitGraph:
     """The unit tree with its successor links, for resolving scopes in memory."""
 
