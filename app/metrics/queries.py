@@ -424,123 +424,47 @@ async def run_plan(
     first, last = buckets[0].first, buckets[-1].last
     group = GROUP_COLUMNS.get(group_by)
     by_unit = group is not None
+    span: dict[str, Any] = {"first": first, "last": last, "period": period}
     first_jobs: list[Job] = []  # the histograms
     jobs: list[Job] = []
+
+    def job(read: Any, **args: Any) -> Job:
+        return partial(read, out=out, scope=scope, **args)
+
     for step in the_plan.steps:
         counts = [n for n in step.fields if n in COUNTS]
         if step.source is Source.rollups:
             lateness = LATENESS in step.fields
             jobs.append(
-                partial(
-                    _rollup_sums,
-                    out=out,
-                    scope=scope,
-                    first=first,
-                    last=last,
-                    period=period,
-                    by_unit=by_unit,
-                    names=counts,
-                    lateness_days=lateness,
-                )
+                job(_rollup_sums, **span, by_unit=by_unit, names=counts, lateness_days=lateness)
             )
         elif step.source is Source.rollup_histogram:
             for net in (False, True):
                 if (NET_HISTOGRAM if net else HISTOGRAM) in step.fields:
-                    first_jobs.append(
-                        partial(
-                            _rollup_histogram,
-                            out=out,
-                            scope=scope,
-                            first=first,
-                            last=last,
-                            period=period,
-                            by_unit=by_unit,
-                            net=net,
-                        )
-                    )
+                    first_jobs.append(job(_rollup_histogram, **span, by_unit=by_unit, net=net))
         elif step.source is Source.backlog_totals:
             jobs.append(
-                partial(
-                    _backlog_from_rollups,
-                    out=out,
-                    scope=scope,
-                    buckets=step.buckets,
-                    group_by=group_by,
-                    names=counts,
-                )
+                job(_backlog_from_rollups, buckets=step.buckets, group_by=group_by, names=counts)
             )
         elif step.source is Source.dossiers:
-            jobs.append(
-                partial(
-                    _dossier_counts,
-                    out=out,
-                    scope=scope,
-                    first=first,
-                    last=last,
-                    period=period,
-                    group=group,
-                    step=step,
-                )
-            )
+            jobs.append(job(_dossier_counts, **span, group=group, step=step))
         elif step.source is Source.resolved_later:
-            jobs.append(
-                partial(
-                    _resolved_later_counts,
-                    out=out,
-                    scope=scope,
-                    period=period,
-                    group=group,
-                    step=step,
-                )
-            )
+            jobs.append(job(_resolved_later_counts, period=period, group=group, step=step))
         elif step.source is Source.dossier_working_days:
-            for name, read in ((LATENESS, _lateness), (HISTOGRAM, _histogram)):
+            for name, read in (
+                (LATENESS, _lateness),
+                (HISTOGRAM, _histogram),
+                (NET_HISTOGRAM, _net_histogram),
+            ):
                 if name in step.fields:
-                    first_jobs.append(
-                        partial(
-                            read,
-                            out=out,
-                            scope=scope,
-                            first=first,
-                            last=last,
-                            period=period,
-                            group=group,
-                        )
-                    )
-            if NET_HISTOGRAM in step.fields:
-                first_jobs.append(
-                    partial(
-                        _net_histogram,
-                        out=out,
-                        scope=scope,
-                        first=first,
-                        last=last,
-                        period=period,
-                        group=group,
-                    )
-                )
+                    first_jobs.append(job(read, **span, group=group))
         elif len(step.buckets) > 1:
             jobs.append(
-                partial(
-                    _backlog_by_bucket_index,
-                    out=out,
-                    scope=scope,
-                    buckets=step.buckets,
-                    group=group,
-                    names=counts,
-                )
+                job(_backlog_by_bucket_index, buckets=step.buckets, group=group, names=counts)
             )
         else:
-            jobs.append(
-                partial(
-                    _backlog_one_bucket,
-                    out=out,
-                    scope=scope,
-                    bucket=step.buckets[0],
-                    keys=[group] if group is not None else [],
-                    names=counts,
-                )
-            )
+            keys = [group] if group is not None else []
+            jobs.append(job(_backlog_one_bucket, bucket=step.buckets[0], keys=keys, names=counts))
     await run_in_lanes(session, [*first_jobs, *jobs])
     if group_by is GroupBy.unit and scope.rows is not None:
         return out.regroup(scope.rows)  # lineage, validity, subtrees: the listed units' rows
