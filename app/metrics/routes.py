@@ -63,7 +63,7 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def metric_query(
+async def metric_query(
     from_: date = Query(
         alias="from", description="First day counted, inclusive, in ONESTOP_TIMEZONE."
     ),
@@ -80,7 +80,8 @@ def metric_query(
     ),
     lineage: LineageQuery = False,
 ) -> MetricQuery:
-    """The shared parameters, validated: from <= to, at most about ten years."""
+    """The shared parameters, validated: from <= to, at most about ten years (``async``: a
+    plain ``def`` dependency runs in a worker thread, a hop per request)."""
     service.check_dates(from_, to)
     return MetricQuery(from_, to, unit, level, group_by, period, lineage)
 
