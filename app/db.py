@@ -59,12 +59,14 @@ class Database:
             yield session
 
     async def spare_read_session(self) -> AsyncSession | None:
-        """A read session with its connection taken, if the read pool has one to spare now;
-        None otherwise. Never waits for a connection: a request that holds one and waited for
-        another could wait on requests doing the same."""
+        """A read session with its connection taken, if the read pool has one to spare now:
+        fewer connections in use than the pool keeps open (``ONESTOP_DB_POOL_SIZE``); None
+        otherwise. Never waits for a connection (a request that holds one and waited for
+        another could wait on requests doing the same), and never opens one of the overflow's,
+        which are closed when given back (and start again with a cold statement cache): those
+        are for requests."""
         pool: Any = self.read_engine.sync_engine.pool
-        capacity = pool.size() + max(getattr(pool, "_max_overflow", 0), 0)
-        if pool.checkedout() >= capacity:
+        if pool.checkedout() >= pool.size():
             return None
         session = self.read_sessionmaker()
         await session.connection()  # checked out before any other request can take it

@@ -54,14 +54,13 @@ async def test_any_other_session_runs_its_jobs_in_order_on_itself(db: Database) 
 async def test_without_a_spare_connection_the_jobs_run_on_the_session(db: Database) -> None:
     postgres_only(db)
     pool = db.read_engine.sync_engine.pool
-    capacity = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
-    held = [db.read_sessionmaker() for _ in range(capacity - 1)]
+    held = [db.read_sessionmaker() for _ in range(pool.size() - 1)]  # type: ignore[attr-defined]
     try:
         for other in held:
             await other.connection()
         seen: list[object] = []
         async with db.read_session() as session:
-            await session.connection()  # the pool's last connection
+            await session.connection()  # the last connection the pool keeps open
             await run_in_lanes(session, [backend_of(seen) for _ in range(3)])
         assert len(seen) == 3
         assert len(set(seen)) == 1
