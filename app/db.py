@@ -59,14 +59,18 @@ class Database:
             yield session
 
     async def spare_read_session(self) -> AsyncSession | None:
-        """A read session with its connection taken, if the read pool has one to spare now:
-        fewer connections in use than the pool keeps open (``ONESTOP_DB_POOL_SIZE``); None
-        otherwise. Never waits for a connection (a request that holds one and waited for
-        another could wait on requests doing the same), and never opens one of the overflow's,
-        which are closed when given back (and start again with a cold statement cache): those
-        are for requests."""
+        """A read session with its connection taken, if no other request of this worker holds
+        a read connection now (the asking request's own may be the one in use) and the pool
+        keeps one more open (``ONESTOP_DB_POOL_SIZE``); None otherwise.
+
+        A second lane uses a core that would otherwise wait; beside other requests it competes
+        for the same cores and costs more than it saves (summary by unit at 1M, 8 requests at
+        once on 2 workers: 12–16 req/s with a lane for every request against 18–19 without;
+        docs/performance.md, finding 13). Never waits for a connection (a request that holds
+        one and waited for another could wait on requests doing the same), and never opens
+        one of the overflow's, which are closed when given back and start again cold."""
         pool: Any = self.read_engine.sync_engine.pool
-        if pool.checkedout() >= pool.size():
+        if pool.checkedout() > 1 or pool.checkedout() >= pool.size():
             return None
         session = self.read_sessionmaker()
         await session.connection()  # checked out before any other request can take it

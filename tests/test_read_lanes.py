@@ -51,22 +51,18 @@ async def test_any_other_session_runs_its_jobs_in_order_on_itself(db: Database) 
     assert order == [0, 1, 2]
 
 
-async def test_without_a_spare_connection_the_jobs_run_on_the_session(db: Database) -> None:
+async def test_beside_another_request_the_jobs_run_on_the_session(db: Database) -> None:
+    """A second lane only for a request alone on the read pool: beside another, the two
+    would compete for the same cores."""
     postgres_only(db)
-    pool = db.read_engine.sync_engine.pool
-    held = [db.read_sessionmaker() for _ in range(pool.size() - 1)]  # type: ignore[attr-defined]
-    try:
-        for other in held:
-            await other.connection()
+    async with db.read_sessionmaker() as other:
+        await other.connection()  # another request's connection, held
         seen: list[object] = []
         async with db.read_session() as session:
-            await session.connection()  # the last connection the pool keeps open
+            await session.connection()
             await run_in_lanes(session, [backend_of(seen) for _ in range(3)])
-        assert len(seen) == 3
-        assert len(set(seen)) == 1
-    finally:
-        for other in held:
-            await other.close()
+    assert len(seen) == 3
+    assert len(set(seen)) == 1
 
 
 async def test_a_failing_job_raises_its_own_error_and_returns_the_spare(db: Database) -> None:
