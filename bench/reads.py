@@ -10,6 +10,7 @@ streamed CSV export of up to ``export_rows`` dossiers is read to the end.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from datetime import date, datetime, timedelta
@@ -188,7 +189,14 @@ async def measure_size(
 ) -> dict[str, Any]:
     import duckdb
 
-    out: dict[str, Any] = {"size": size, "api": {}, "duckdb": {}, "raw": {}, "checks": []}
+    out: dict[str, Any] = {
+        "size": size,
+        "api": {},
+        "duckdb": {},
+        "raw": {},
+        "checks": [],
+        "concurrent": {},
+    }
     # every size: the last full month (inside even the shortest history), for (g);
     # the largest size: the last full quarter and year too, for (e)
     periods = {"month": data.last_month()}
@@ -222,6 +230,13 @@ async def measure_size(
                         cpu_ms = (cpu.server + cpu.db) / repeats * 1000
                         out["api"][(family, pname, group)] = (*_pcts(samples), rows, cpu_ms)
             log(f"  API metrics measured at {size:,}")
+            if full:  # (e2) several answers at once: what the sequential figures cannot show
+                quarter = periods["quarter"]
+                for family in CONCURRENT_FAMILIES:
+                    out["concurrent"][family] = await _at_once(
+                        client, srv, db_name, family, quarter, max(repeats // 2, 1)
+                    )
+                log(f"  concurrent answers measured at {size:,}")
             out["metrics_rss_mb"] = srv.peak_rss / 2**20
             # (f) the streamed export
             if export_rows:
@@ -285,6 +300,42 @@ async def measure_size(
             await conn.close()
         log(f"  raw SQL measured at {size:,}")
     return out
+
+
+CONCURRENCY = 8  # answers in flight at once, as several dashboards opening together
+CONCURRENT_FAMILIES = ("summary", "online")  # the largest answer by unit, and a small one
+
+
+async def _at_once(
+    client: httpx.AsyncClient,
+    srv: servers.Server,
+    db_name: str,
+    family: str,
+    period: tuple[Any, Any],
+    rounds: int,
+) -> tuple[float, float, float, float]:
+    """``CONCURRENCY`` requests of ``family`` by unit for ``period`` always in flight,
+    ``rounds`` × ``CONCURRENCY`` answers in all: (answers/s, p50 ms, p95 ms, CPU ms per
+    answer, server and database)."""
+    params = {"from": str(period[0]), "to": str(period[1]), "group_by": "unit"}
+    total = rounds * CONCURRENCY
+    left = [total]
+    samples: list[float] = []
+
+    async def one_lane() -> None:
+        while left[0] > 0:
+            left[0] -= 1
+            t0 = time.perf_counter()
+            r = await client.get(f"/api/v1/metrics/{family}", params=params)
+            samples.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+
+    async with CpuMeter(srv, db_name) as cpu:
+        started = time.perf_counter()
+        await asyncio.gather(*(one_lane() for _ in range(CONCURRENCY)))
+        seconds = time.perf_counter() - started
+    p50, p95 = _pcts(samples)
+    return total / seconds, p50, p95, (cpu.server + cpu.db) / total * 1000
 
 
 async def _export(client: httpx.AsyncClient, rows: int, srv: servers.Server) -> dict[str, Any]:
@@ -379,6 +430,17 @@ def render(results: list[dict[str, Any]]) -> list[str]:
         )
     lines += ["", *[f"- check: {c}" for c in big["checks"]]]
     sections.append("\n".join(lines))
+    if big["concurrent"]:
+        lines = [
+            f"### (e2) {CONCURRENCY} answers by unit at once, last full quarter, "
+            f"{big['size']:,} dossiers",
+            "",
+            "| family | answers/s | p50 ms | p95 ms | CPU ms per answer (app+db) |",
+            "|---|---|---|---|---|",
+        ]
+        for family, (rate, p50, p95, cpu_ms) in big["concurrent"].items():
+            lines.append(f"| {family} | {rate:.1f} | {p50:.0f} | {p95:.0f} | {cpu_ms:.1f} |")
+        sections.append("\n".join(lines))
     if len(results) > 1:
         lines = [
             f"### (g) growth: API p50 ms and CPU ms per query (app+db) for the last full "

@@ -37,6 +37,8 @@ def test_a_tiny_benchmark_run_writes_every_section(tmp_path: Path) -> None:
     assert "FAILED" not in table
     assert "### (e) metrics at 600 dossiers" in table
     assert "### (g) growth" in table
+    assert "### (e2) 8 answers by unit at once" in table
+    assert "| summary |" in table.split("### (e2)", 1)[1].split("###", 1)[0]
     assert "CSV export streamed: 200 rows" in table
     # the same figure computed by DuckDB from Parquet and by the API
     check = next(line for line in table.splitlines() if "received in the quarter" in line)
