@@ -80,10 +80,9 @@ def _credential(
 
 
 async def authenticate(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    db: Database = Depends(get_database),
+    request: Request, credentials: HTTPAuthorizationCredentials | None, db: Database
 ) -> Principal:
+    """The caller behind a request's bearer credentials (401 when there is none)."""
     return await resolve(request, db, _credential(request, credentials, db))
 
 
@@ -167,10 +166,15 @@ async def _rotated_key(db: Database, digest: str) -> Mapping[str, Any] | None:
 def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits only callers holding ``scope`` (``admin`` holds all)."""
 
+    # The bearer scheme is the one dependency below (it puts the scheme in OpenAPI); the
+    # database and the key are plain calls: FastAPI resolves every dependency of the tree
+    # again on every request (docs/performance.md, "Single POST").
     async def dependency(
-        request: Request, principal: Principal = Depends(authenticate)
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> Principal:
-        return await admit(request, principal, scope)
+        db = await get_database(request)
+        return await admit(request, await authenticate(request, credentials, db), scope)
 
     dependency.__name__ = f"require_{scope.value}"
     return dependency
