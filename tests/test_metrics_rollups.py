@@ -518,6 +518,20 @@ async def test_whole_years_answer_as_the_dossiers_do(
             assert expected["counts"] and expected["processing_days"]
 
 
+async def keep_only_year_rows(db: Database, year: int) -> None:
+    """Delete the day and month rows of ``year`` from the three rollup tables: what still
+    answers as the dossiers do reads the year rows."""
+    async with db.sessionmaker() as session, session.begin():
+        for target in (rollups.rollups, rollups.rollup_days, rollups.rollup_net_days):
+            await session.execute(
+                delete(target).where(
+                    target.c.span != rollups.YEAR,
+                    target.c.day >= date(year, 1, 1),
+                    target.c.day <= date(year, 12, 31),
+                )
+            )
+
+
 async def test_a_whole_year_is_read_from_its_year_rows(
     db: Database, client: httpx.AsyncClient, ingest_headers: dict[str, str]
 ) -> None:
@@ -525,15 +539,7 @@ async def test_a_whole_year_is_read_from_its_year_rows(
     those of the dossiers (the backlog at its end adds up the years before it from their year
     rows, and its own months from their month rows)."""
     await push_shuffled(client, ingest_headers, history(27, 100, **TWO_YEARS), seed=28)
-    async with db.sessionmaker() as session, session.begin():
-        for target in (rollups.rollups, rollups.rollup_days, rollups.rollup_net_days):
-            await session.execute(
-                delete(target).where(
-                    target.c.span != rollups.YEAR,
-                    target.c.day >= date(2023, 1, 1),
-                    target.c.day <= date(2023, 12, 31),
-                )
-            )
+    await keep_only_year_rows(db, 2023)
     for period in (Period.none, Period.year):
         fast, slow = await both_ways(
             db, date(2023, 1, 1), date(2023, 12, 31), period, GroupBy.unit, Scope(), now=LATER
@@ -555,15 +561,7 @@ async def test_the_backlog_carries_the_years_before_from_their_year_rows(
     every other figure of 2024) is still that of the dossiers: the dossiers that entered and
     left it in 2023 are read from 2023's year rows."""
     await push_shuffled(client, ingest_headers, history(31, 150, **TWO_YEARS), seed=32)
-    async with db.sessionmaker() as session, session.begin():
-        for target in (rollups.rollups, rollups.rollup_days, rollups.rollup_net_days):
-            await session.execute(
-                delete(target).where(
-                    target.c.span != rollups.YEAR,
-                    target.c.day >= date(2023, 1, 1),
-                    target.c.day <= date(2023, 12, 31),
-                )
-            )
+    await keep_only_year_rows(db, 2023)
     for first, last in (
         (date(2024, 1, 1), date(2024, 6, 30)),
         (date(2024, 2, 10), date(2024, 9, 20)),
